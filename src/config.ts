@@ -1,0 +1,245 @@
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+/**
+ * The one place that reads `process.env`. Every setting is an environment variable (optionally also
+ * given in a JSON or YAML file named by `CONFIG_FILE`; the environment wins). Parsed once at start-up;
+ * a bad value stops the process with one line that names the variable.
+ */
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off"])
+  .transform((v) => v === "true" || v === "1" || v === "yes" || v === "on");
+const list = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const defaultThreads = Math.max(1, Math.min(8, availableParallelism() - 1));
+
+/** Flat schema over the variable names, so that an error names exactly the variable to fix. */
+const envSchema = z.object({
+  PORT: int(1, 65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PUBLIC_URL: optionalString,
+  REDIS_URL: optionalString,
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only")
+    .default("sgw"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_CONTENT: bool.default(false),
+
+  MODEL_PATH: optionalString,
+  LLM_GPU: z.enum(["auto", "cuda", "vulkan", "metal", "false"]).default("auto"),
+  LLM_THREADS: int(1, 256).default(defaultThreads),
+  LLM_CONTEXT_SIZE: int(256, 1_048_576).default(4096),
+  LLM_SEQUENCES: int(1, 256).default(4),
+  LLM_BATCH_SIZE: int(16, 65_536).optional(),
+  LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.2),
+  MAX_ANSWER_TOKENS: int(1, 32_768).default(512),
+  ANSWER_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
+  ENGINE: z.enum(["llama", "llama-server"]).default("llama"),
+  LLAMA_SERVER_BIN: optionalString,
+
+  HISTORY_TURNS: int(0, 50).default(3),
+  CONTEXT_TTL_SECONDS: int(60, 31_536_000).default(7 * 24 * 3600),
+  MAX_MESSAGE_CHARS: int(1, 100_000).default(4000),
+  DEDUPE_TTL_SECONDS: int(60, 31_536_000).default(24 * 3600),
+
+  QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("answers"),
+  QUEUE_MAX_DEPTH: int(1, 10_000_000).default(1000),
+  WORKER_LOCK_MS: int(500, 3_600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(200, 3_600_000).default(15_000),
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
+
+  RATE_LIMIT_USER_PER_MINUTE: int(0, 1_000_000).default(20),
+  RATE_LIMIT_TENANT_PER_MINUTE: int(0, 10_000_000).default(600),
+  RATE_LIMIT_IP_PER_MINUTE: int(0, 1_000_000).default(60),
+
+  KNOWLEDGE_DIR: z.string().min(1).default("./knowledge"),
+  KNOWLEDGE_WATCH: bool.default(true),
+  EMBEDDING_MODEL_PATH: optionalString,
+  RETRIEVAL_TOKEN_BUDGET: int(64, 100_000).default(1200),
+  RETRIEVAL_MIN_SCORE: z.coerce.number().min(0).default(0),
+
+  WEBCHAT_TOKEN_SECRET: optionalString,
+  WEBCHAT_TOKEN_TTL_SECONDS: int(60, 31_536_000).default(24 * 3600),
+  WEBCHAT_ALLOWED_ORIGINS: list.default([]),
+  WEBCHAT_IDENTITY_SECRET: optionalString,
+  WEBCHAT_REQUIRE_IDENTITY: bool.default(false),
+
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: optionalString,
+  SLACK_SOCKET_MODE: bool.default(false),
+  SLACK_HANDOFF_CHANNEL: optionalString,
+
+  MICROSOFT_APP_ID: optionalString,
+  MICROSOFT_APP_PASSWORD: optionalString,
+  MICROSOFT_APP_TENANT_ID: optionalString,
+  MICROSOFT_APP_TYPE: z.enum(["MultiTenant", "SingleTenant"]).default("MultiTenant"),
+  TEAMS_ALLOWED_TENANTS: list.default([]),
+  TEAMS_SERVICE_URL_ALLOWLIST: list.default([
+    "*.botframework.com",
+    "*.trafficmanager.net",
+    "*.teams.microsoft.com",
+  ]),
+  TEAMS_HANDOFF_CONVERSATION: optionalString,
+
+  HANDOFF_WEBHOOK_URL: optionalString,
+  HANDOFF_WEBHOOK_SECRET: optionalString,
+  ADMIN_TOKENS: list.default([]),
+  RETENTION_DAYS: int(1, 3650).default(90),
+});
+
+export type Env = z.input<typeof envSchema>;
+type Parsed = z.output<typeof envSchema>;
+
+export type Config = ReturnType<typeof shape>;
+
+function shape(e: Parsed) {
+  return {
+    server: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL },
+    redis: {
+      url: e.REDIS_URL ?? "redis://127.0.0.1:6379",
+      /** False when REDIS_URL was not given: start-up may then launch a private redis-server. */
+      explicit: e.REDIS_URL !== undefined,
+      prefix: e.REDIS_PREFIX,
+    },
+    log: { level: e.LOG_LEVEL, content: e.LOG_CONTENT },
+    llm: {
+      engine: e.ENGINE,
+      modelPath: e.MODEL_PATH,
+      gpu: e.LLM_GPU === "false" ? (false as const) : e.LLM_GPU,
+      threads: e.LLM_THREADS,
+      contextSize: e.LLM_CONTEXT_SIZE,
+      sequences: e.LLM_SEQUENCES,
+      batchSize: e.LLM_BATCH_SIZE,
+      temperature: e.LLM_TEMPERATURE,
+      maxAnswerTokens: e.MAX_ANSWER_TOKENS,
+      answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
+      llamaServerBin: e.LLAMA_SERVER_BIN,
+    },
+    conversation: {
+      historyTurns: e.HISTORY_TURNS,
+      contextTtlSeconds: e.CONTEXT_TTL_SECONDS,
+      maxMessageChars: e.MAX_MESSAGE_CHARS,
+      dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
+    },
+    queue: {
+      name: e.QUEUE_NAME,
+      maxDepth: e.QUEUE_MAX_DEPTH,
+      lockMs: e.WORKER_LOCK_MS,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    },
+    rateLimit: {
+      userPerMinute: e.RATE_LIMIT_USER_PER_MINUTE,
+      tenantPerMinute: e.RATE_LIMIT_TENANT_PER_MINUTE,
+      ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE,
+    },
+    knowledge: {
+      dir: e.KNOWLEDGE_DIR,
+      watch: e.KNOWLEDGE_WATCH,
+      embeddingModelPath: e.EMBEDDING_MODEL_PATH,
+      tokenBudget: e.RETRIEVAL_TOKEN_BUDGET,
+      minScore: e.RETRIEVAL_MIN_SCORE,
+    },
+    webchat: {
+      tokenSecret: e.WEBCHAT_TOKEN_SECRET,
+      tokenTtlSeconds: e.WEBCHAT_TOKEN_TTL_SECONDS,
+      allowedOrigins: e.WEBCHAT_ALLOWED_ORIGINS,
+      identitySecret: e.WEBCHAT_IDENTITY_SECRET,
+      requireIdentity: e.WEBCHAT_REQUIRE_IDENTITY,
+    },
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+      socketMode: e.SLACK_SOCKET_MODE,
+      handoffChannel: e.SLACK_HANDOFF_CHANNEL,
+    },
+    teams: {
+      appId: e.MICROSOFT_APP_ID,
+      appPassword: e.MICROSOFT_APP_PASSWORD,
+      appTenantId: e.MICROSOFT_APP_TENANT_ID,
+      appType: e.MICROSOFT_APP_TYPE,
+      allowedTenants: e.TEAMS_ALLOWED_TENANTS,
+      serviceUrlAllowlist: e.TEAMS_SERVICE_URL_ALLOWLIST,
+      handoffConversation: e.TEAMS_HANDOFF_CONVERSATION,
+    },
+    handoff: { webhookUrl: e.HANDOFF_WEBHOOK_URL, webhookSecret: e.HANDOFF_WEBHOOK_SECRET },
+    admin: { tokens: e.ADMIN_TOKENS, retentionDays: e.RETENTION_DAYS },
+  };
+}
+
+/** Names of every variable the schema knows, for documentation and for tests. */
+export const configVariables = Object.keys(envSchema.shape) as (keyof Env)[];
+
+function readConfigFile(path: string): Record<string, string> {
+  let raw: string;
+  try {
+    raw = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`CONFIG_FILE: cannot read ${path} (${(error as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = path.endsWith(".json") ? JSON.parse(raw) : parseYaml(raw);
+  } catch (error) {
+    throw new ConfigError(`CONFIG_FILE: ${path} is not valid JSON or YAML (${(error as Error).message})`);
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new ConfigError(`CONFIG_FILE: ${path} must hold one object of VARIABLE: value pairs`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    out[key] = Array.isArray(value) ? value.join(",") : String(value);
+  }
+  return out;
+}
+
+/**
+ * Parses the environment (and `CONFIG_FILE`, if set) into a typed Config.
+ * @throws ConfigError with one line naming the first bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const fromFile = env.CONFIG_FILE ? readConfigFile(env.CONFIG_FILE) : {};
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const key of configVariables) {
+    const value = env[key];
+    if (value !== undefined) merged[key] = value;
+  }
+  const unknown = Object.keys(fromFile).filter((k) => !(configVariables as string[]).includes(k));
+  if (unknown.length > 0) throw new ConfigError(`CONFIG_FILE: unknown setting ${unknown[0]}`);
+  const result = envSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue?.path[0] ?? "configuration");
+    const got = merged[name];
+    const shown = got === undefined || /SECRET|TOKEN|PASSWORD/.test(name) ? "" : ` (got "${got}")`;
+    throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? "invalid"}${shown}`);
+  }
+  return shape(result.data);
+}
+
+/** Config for tests and tools: defaults plus the given overrides, never the process environment. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig(overrides);
+}

@@ -1,0 +1,60 @@
+import type { Citation } from "./citation.ts";
+import type { ConversationRef, InboundMessage } from "./inbound-message.ts";
+import type { Turn } from "./turn.ts";
+
+/** How an answer was produced; channels may label excerpts or "don't know" answers differently. */
+export type AnswerKind = "answer" | "excerpt" | "no_answer" | "no_model";
+
+export interface FinalAnswer {
+  messageId: string;
+  text: string;
+  citations: Citation[];
+  kind: AnswerKind;
+}
+
+export interface ReplyFailure {
+  messageId: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * Receives one answer as it is made. Calls arrive in order and never overlap: `onStart` at most
+ * once, `onChunk` zero or more times, then exactly one of `onFinal` or `onError`.
+ */
+export interface ReplySink {
+  /** A worker took the message (show "typing"/a status). */
+  onStart?(): Promise<void>;
+  /** The next piece of streamed text. */
+  onChunk(text: string): Promise<void>;
+  /** The whole answer: authoritative, it replaces whatever was streamed. */
+  onFinal(answer: FinalAnswer): Promise<void>;
+  onError(failure: ReplyFailure): Promise<void>;
+}
+
+export interface Submission {
+  /** Id of the inference job and of the answer; derived from the platform message id. */
+  messageId: string;
+  /** True when this platform message was already accepted earlier (a retry or double delivery). */
+  duplicate: boolean;
+}
+
+export interface FollowOptions {
+  signal?: AbortSignal;
+  /** Resume after this reply-stream entry id (SSE `Last-Event-ID`). */
+  after?: string;
+  /** Called with each reply-stream entry id once the sink has handled it. */
+  onEntry?: (entryId: string) => void;
+}
+
+/** The conversation layer as channel adapters see it. */
+export interface Conversations {
+  /** Accepts a message: validates, dedupes, enqueues. Throws a CodedError (busy, rate-limited...). */
+  submit(message: InboundMessage): Promise<Submission>;
+  /** Streams one answer into a sink; resolves after onFinal/onError. */
+  follow(messageId: string, sink: ReplySink, options?: FollowOptions): Promise<void>;
+  /** The turns kept in context, oldest first. */
+  turns(ref: ConversationRef): Promise<Turn[]>;
+  /** Stops an answer in progress or not yet started; the sink gets a `cancelled` error. */
+  cancel(messageId: string): Promise<void>;
+}

@@ -1,0 +1,46 @@
+/** One earlier exchange, as the model sees it. */
+export interface ChatTurn {
+  user: string;
+  assistant: string;
+}
+
+export interface GenerateRequest {
+  /** The rules and the numbered sources. */
+  system: string;
+  /** Earlier turns of the conversation, oldest first. */
+  history: ChatTurn[];
+  /** The user's new message. */
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  /** Same seed, same output: a retried job regenerates the same text. */
+  seed?: number;
+}
+
+export type StopReason = "eos" | "max_tokens" | "aborted" | "error";
+
+export interface GenerateResult {
+  text: string;
+  stopReason: StopReason;
+  /** Tokens generated. */
+  tokens: number;
+}
+
+export interface GenerateOptions {
+  signal: AbortSignal;
+  /** Receives each piece of text as soon as it is decoded. */
+  onText: (chunk: string) => void;
+}
+
+/**
+ * A text generator that runs several requests at once (one per sequence), so that their decoding is
+ * batched. The worker's BullMQ concurrency equals `capacity`.
+ */
+export interface Engine {
+  /** Said in logs and /readyz, e.g. "llama: model.gguf, 4 sequences, cpu". */
+  readonly description: string;
+  /** How many generations may run at once. */
+  readonly capacity: number;
+  generate(request: GenerateRequest, options: GenerateOptions): Promise<GenerateResult>;
+  close(): Promise<void>;
+}
