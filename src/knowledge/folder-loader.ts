@@ -1,0 +1,115 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { chunkDocument } from "./chunker.ts";
+import { isKnowledgeFile, loadDocument } from "./document-loader.ts";
+import type { Chunk, KnowledgeDocument, KnowledgeProblem } from "./knowledge-document.ts";
+
+/** Everything read from the folder in one pass. */
+export interface FolderSnapshot {
+  /** Whether the folder exists and could be listed. */
+  exists: boolean;
+  documents: KnowledgeDocument[];
+  chunks: Chunk[];
+  /** Every problem, errors (file skipped) and warnings (file kept). */
+  problems: KnowledgeProblem[];
+  /** Paths of files skipped because of an error. */
+  skipped: string[];
+}
+
+export interface FolderLoaderOptions {
+  /** Largest chunk in estimated tokens. @defaultValue 256 */
+  maxChunkTokens?: number;
+}
+
+interface Cached {
+  mtimeMs: number;
+  size: number;
+  document?: KnowledgeDocument;
+  chunks: Chunk[];
+  problems: KnowledgeProblem[];
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files: string[] = [];
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const rel = relative(dir, join(e.parentPath, e.name)).split(sep).join("/");
+    // Hidden folders (.git, editors' swap folders) are never knowledge.
+    if (rel.split("/").some((part) => part.startsWith("."))) continue;
+    if (isKnowledgeFile(rel)) files.push(rel);
+  }
+  return files.sort();
+}
+
+/**
+ * Reads a knowledge folder and remembers each file's parse by modification time and size, so a
+ * reload after one edit re-reads one file.
+ */
+export class FolderLoader {
+  readonly dir: string;
+  readonly #maxChunkTokens: number;
+  #cache = new Map<string, Cached>();
+
+  constructor(dir: string, { maxChunkTokens = 256 }: FolderLoaderOptions = {}) {
+    this.dir = dir;
+    this.#maxChunkTokens = maxChunkTokens;
+  }
+
+  /** @param onProgress called after each file with (done, total). */
+  async load(onProgress?: (done: number, total: number) => void): Promise<FolderSnapshot> {
+    let files: string[];
+    try {
+      files = await listFiles(this.dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        this.#cache.clear();
+        return { exists: false, documents: [], chunks: [], problems: [], skipped: [] };
+      }
+      throw error;
+    }
+    const next = new Map<string, Cached>();
+    let done = 0;
+    for (const path of files) {
+      next.set(path, await this.#loadFile(path));
+      onProgress?.(++done, files.length);
+    }
+    this.#cache = next;
+    const snapshot: FolderSnapshot = { exists: true, documents: [], chunks: [], problems: [], skipped: [] };
+    for (const [path, entry] of next) {
+      snapshot.problems.push(...entry.problems);
+      if (entry.document) {
+        snapshot.documents.push(entry.document);
+        snapshot.chunks.push(...entry.chunks);
+      } else {
+        snapshot.skipped.push(path);
+      }
+    }
+    return snapshot;
+  }
+
+  async #loadFile(path: string): Promise<Cached> {
+    const full = join(this.dir, path);
+    try {
+      const info = await stat(full);
+      const cached = this.#cache.get(path);
+      if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached;
+      const result = loadDocument(path, await readFile(full));
+      const chunks = result.document
+        ? chunkDocument(result.document, { maxTokens: this.#maxChunkTokens })
+        : [];
+      const entry: Cached = { mtimeMs: info.mtimeMs, size: info.size, chunks, problems: result.problems };
+      if (result.document) entry.document = result.document;
+      return entry;
+    } catch (error) {
+      const message = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      return {
+        mtimeMs: 0,
+        size: -1,
+        chunks: [],
+        problems: [{ path, line: 1, severity: "error", message: `unreadable file (${message})` }],
+      };
+    }
+  }
+}

@@ -1,0 +1,235 @@
+import { EventEmitter } from "node:events";
+import { type FSWatcher, watch as watchFolder } from "chokidar";
+import type { Snippet } from "../conversation/citation.ts";
+import type { Logger } from "../logger.ts";
+import { createLlamaEmbedder, type Embedder, EmbeddingCache } from "./embedder.ts";
+import { FolderLoader, type FolderSnapshot } from "./folder-loader.ts";
+import type { Chunk, KnowledgeProblem } from "./knowledge-document.ts";
+import { KnowledgeIndex, type RankedChunk } from "./knowledge-index.ts";
+import type { RetrieveOptions, Retriever } from "./retriever.ts";
+import { selectSnippets } from "./snippet-selection.ts";
+
+export interface KnowledgeBaseOptions {
+  dir: string;
+  /** Re-index when files change. @defaultValue false */
+  watch?: boolean;
+  /** An embedding GGUF for dense retrieval fused with BM25; lexical only without it. */
+  embeddingModelPath?: string;
+  /** Use this embedder instead of loading `embeddingModelPath` (tests, other back ends). */
+  embedder?: Embedder;
+  logger: Logger;
+  /** Relevance floor, 0..1; 0 means the built-in default. @defaultValue 0 */
+  minScore?: number;
+  /** Largest chunk in estimated tokens. @defaultValue 256 */
+  maxChunkTokens?: number;
+  /** Quiet time after the last file event before re-indexing. @defaultValue 100 */
+  debounceMs?: number;
+  /** Indexing progress, (files done, files total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What one (re)load found; also the payload of the `reload` event. */
+export interface ReloadInfo {
+  files: number;
+  chunks: number;
+  skipped: KnowledgeProblem[];
+  embedded: number;
+  ms: number;
+}
+
+export interface KnowledgeStats {
+  dir: string;
+  exists: boolean;
+  files: number;
+  chunks: number;
+  tokens: number;
+  /** Files left out, each with the error that made the loader skip it. */
+  skipped: KnowledgeProblem[];
+  /** Every problem, warnings included. */
+  problems: KnowledgeProblem[];
+  dense: boolean;
+  /** Chunk vectors computed since start (a reload adds only changed chunks). */
+  embedded: number;
+  reloads: number;
+  loadedAt: string | null;
+}
+
+/** The knowledge folder, indexed: a Retriever that follows the folder as it changes. */
+export interface KnowledgeBase extends Retriever {
+  /** The full ranking (no floor, no budget), for `kb search` and evaluation. */
+  search(query: string, limit?: number): Promise<RankedChunk[]>;
+  stats(): KnowledgeStats;
+  /** Re-reads the folder now; resolves once the new index serves. */
+  reload(): Promise<ReloadInfo>;
+  on(event: "reload", listener: (info: ReloadInfo) => void): this;
+  off(event: "reload", listener: (info: ReloadInfo) => void): this;
+  close(): Promise<void>;
+}
+
+const embeddingText = (c: Chunk) => `${c.title}\n${c.headingPath.join("\n")}\n${c.text}`;
+
+class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
+  #index = KnowledgeIndex.empty();
+  #folder: FolderSnapshot = { exists: false, documents: [], chunks: [], problems: [], skipped: [] };
+  readonly #loader: FolderLoader;
+  readonly #cache: EmbeddingCache | undefined;
+  readonly #embedder: Embedder | undefined;
+  readonly #logger: Logger;
+  readonly #options: KnowledgeBaseOptions;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<ReloadInfo> | null = null;
+  #pending = false;
+  #reloads = 0;
+  #loadedAt: Date | null = null;
+
+  constructor(options: KnowledgeBaseOptions, embedder: Embedder | undefined) {
+    super();
+    this.#options = options;
+    this.#logger = options.logger.child({ component: "knowledge" });
+    this.#loader = new FolderLoader(options.dir, { maxChunkTokens: options.maxChunkTokens ?? 256 });
+    this.#embedder = embedder;
+    this.#cache = embedder ? new EmbeddingCache(embedder) : undefined;
+  }
+
+  get ready(): boolean {
+    return this.#index.chunks.length > 0;
+  }
+
+  async retrieve(query: string, { tokenBudget }: RetrieveOptions): Promise<Snippet[]> {
+    // Read the reference once: a reload swapping it mid-search cannot mix two indexes.
+    const index = this.#index;
+    const ranked = await index.search(query, { limit: 40 });
+    return selectSnippets(ranked, { tokenBudget, minScore: this.#options.minScore ?? 0 });
+  }
+
+  search(query: string, limit = 20): Promise<RankedChunk[]> {
+    return this.#index.search(query, { limit });
+  }
+
+  stats(): KnowledgeStats {
+    const f = this.#folder;
+    const skipped = f.problems.filter((p) => p.severity === "error");
+    return {
+      dir: this.#options.dir,
+      exists: f.exists,
+      files: f.documents.length,
+      chunks: f.chunks.length,
+      tokens: f.chunks.reduce((s, c) => s + c.tokens, 0),
+      skipped,
+      problems: f.problems,
+      dense: this.#index.dense,
+      embedded: this.#cache?.embedded ?? 0,
+      reloads: this.#reloads,
+      loadedAt: this.#loadedAt?.toISOString() ?? null,
+    };
+  }
+
+  reload(): Promise<ReloadInfo> {
+    this.#pending = true;
+    if (!this.#running) {
+      this.#running = this.#drain().finally(() => {
+        this.#running = null;
+      });
+    }
+    return this.#running;
+  }
+
+  /** Runs reloads until no change arrived during the last one. */
+  async #drain(): Promise<ReloadInfo> {
+    let info: ReloadInfo | undefined;
+    while (this.#pending || info === undefined) {
+      this.#pending = false;
+      info = await this.#reloadOnce();
+    }
+    return info;
+  }
+
+  async #reloadOnce(): Promise<ReloadInfo> {
+    const started = performance.now();
+    const folder = await this.#loader.load(this.#options.onProgress);
+    const before = this.#cache?.embedded ?? 0;
+    const vectors = this.#cache
+      ? await this.#cache.vectorsFor(folder.chunks.map((c) => ({ hash: c.hash, text: embeddingText(c) })))
+      : undefined;
+    const index = new KnowledgeIndex(folder.chunks, vectors, this.#embedder);
+    // The swap: searches started before this line finish on the old index, later ones use the new.
+    this.#index = index;
+    this.#folder = folder;
+    this.#reloads++;
+    this.#loadedAt = new Date();
+    const skipped = folder.problems.filter((p) => p.severity === "error");
+    const info: ReloadInfo = {
+      files: folder.documents.length,
+      chunks: folder.chunks.length,
+      skipped,
+      embedded: (this.#cache?.embedded ?? 0) - before,
+      ms: Math.round(performance.now() - started),
+    };
+    if (!folder.exists) {
+      this.#logger.warn(
+        { dir: this.#options.dir },
+        "knowledge folder not found: answering without knowledge (set KNOWLEDGE_DIR)",
+      );
+    }
+    for (const p of folder.problems) {
+      this.#logger.warn({ path: p.path, line: p.line, severity: p.severity }, `knowledge file: ${p.message}`);
+    }
+    this.#logger.info(
+      {
+        files: info.files,
+        chunks: info.chunks,
+        skipped: skipped.length,
+        embedded: info.embedded,
+        ms: info.ms,
+      },
+      "knowledge indexed",
+    );
+    this.emit("reload", info);
+    return info;
+  }
+
+  startWatching(): void {
+    const debounceMs = this.#options.debounceMs ?? 100;
+    this.#watcher = watchFolder(this.#options.dir, {
+      ignoreInitial: true,
+      ignored: (path) => /(^|[/\\])\.[^/\\]/.test(path.slice(this.#options.dir.length)),
+      // Editors write in several steps; wait until the size settles so a half-written file is not read.
+      awaitWriteFinish: { stabilityThreshold: 80, pollInterval: 20 },
+    });
+    this.#watcher.on("all", () => {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => {
+        this.reload().catch((error: unknown) =>
+          this.#logger.error({ err: error }, "knowledge reload failed: still serving the previous index"),
+        );
+      }, debounceMs);
+    });
+    this.#watcher.on("error", (error) =>
+      this.#logger.error({ err: error }, "knowledge folder watcher failed"),
+    );
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    await this.#watcher?.close();
+    await this.#running?.catch(() => undefined);
+    await this.#embedder?.close();
+  }
+}
+
+/**
+ * Loads and indexes the knowledge folder and, with `watch`, keeps the index in step with it. A
+ * missing folder is not an error: the base is empty (`ready` false) and a warning is logged.
+ */
+export async function createKnowledgeBase(options: KnowledgeBaseOptions): Promise<KnowledgeBase> {
+  const embedder =
+    options.embedder ??
+    (options.embeddingModelPath
+      ? await createLlamaEmbedder({ modelPath: options.embeddingModelPath, logger: options.logger })
+      : undefined);
+  const base = new FolderKnowledgeBase(options, embedder);
+  await base.reload();
+  if (options.watch) base.startWatching();
+  return base;
+}

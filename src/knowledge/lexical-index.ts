@@ -1,0 +1,70 @@
+import MiniSearch from "minisearch";
+import type { Chunk } from "./knowledge-document.ts";
+import { analyze, analyzeTerm, tokenize } from "./text-analyzer.ts";
+
+/** Field weights: a word in the title or a heading says more about a chunk than one in its body. */
+export const fieldBoosts = { title: 3, headings: 2, tags: 2, text: 1 } as const;
+
+export interface LexicalHit {
+  index: number;
+  /** BM25+ score (MiniSearch), field boosts applied. */
+  score: number;
+  /** Share of the query's information (IDF-weighted terms) that this chunk contains, 0..1. */
+  coverage: number;
+}
+
+/**
+ * BM25 ranking over chunks with MiniSearch (stemmed terms, boosted title/heading/tag fields), plus
+ * the document frequencies needed to say how much of a question a chunk covers: the relevance floor.
+ */
+export class LexicalIndex {
+  readonly #search: MiniSearch<{ id: number }>;
+  readonly #df = new Map<string, number>();
+  readonly #count: number;
+
+  constructor(chunks: readonly Chunk[]) {
+    this.#search = new MiniSearch<{ id: number }>({
+      fields: ["title", "headings", "tags", "text"],
+      tokenize,
+      processTerm: analyzeTerm,
+    });
+    this.#search.addAll(
+      chunks.map((c, id) => ({
+        id,
+        title: c.title,
+        headings: c.headingPath.join("\n"),
+        tags: c.tags.join(" "),
+        text: c.text,
+      })),
+    );
+    for (const c of chunks) {
+      for (const term of analyze(`${c.title} ${c.headingPath.join(" ")} ${c.tags.join(" ")} ${c.text}`)) {
+        this.#df.set(term, (this.#df.get(term) ?? 0) + 1);
+      }
+    }
+    this.#count = chunks.length;
+  }
+
+  /** Inverse document frequency; a word the folder never uses weighs the most. */
+  #idf(term: string): number {
+    return Math.log(1 + (this.#count + 1) / ((this.#df.get(term) ?? 0) + 0.5));
+  }
+
+  search(query: string, limit: number): LexicalHit[] {
+    const terms = analyze(query);
+    if (terms.length === 0 || this.#count === 0) return [];
+    const total = terms.reduce((s, t) => s + this.#idf(t), 0);
+    const results = this.#search.search(query, {
+      boost: fieldBoosts,
+      // Typos in customers' questions ("pasword") still find the article; short words must match exactly.
+      fuzzy: (term) => (term.length >= 6 ? 0.2 : false),
+      weights: { fuzzy: 0.3, prefix: 0.3 },
+      combineWith: "OR",
+    });
+    return results.slice(0, limit).map((r) => {
+      const matched = new Set(r.queryTerms);
+      const covered = terms.reduce((s, t) => s + (matched.has(t) ? this.#idf(t) : 0), 0);
+      return { index: r.id as number, score: r.score, coverage: total > 0 ? covered / total : 0 };
+    });
+  }
+}
