@@ -5,6 +5,16 @@ import { analyze, analyzeTerm, tokenize } from "./text-analyzer.ts";
 /** Field weights: a word in the title or a heading says more about a chunk than one in its body. */
 export const fieldBoosts = { title: 3, headings: 2, tags: 2, text: 1 } as const;
 
+/** Ranking knobs, exposed for evaluation; the defaults are what the gateway uses. */
+export interface LexicalOptions {
+  /** @defaultValue fieldBoosts */
+  boost?: Partial<Record<keyof typeof fieldBoosts, number>>;
+  /** Edit distance allowed, as a share of term length, for terms of 6+ characters; 0 turns it off. @defaultValue 0.2 */
+  fuzzy?: number;
+  /** BM25 parameters (MiniSearch's BM25+): k saturation, b length normalisation, d lower bound. */
+  bm25?: { k: number; b: number; d: number };
+}
+
 export interface LexicalHit {
   index: number;
   /** BM25+ score (MiniSearch), field boosts applied. */
@@ -21,8 +31,10 @@ export class LexicalIndex {
   readonly #search: MiniSearch<{ id: number }>;
   readonly #df = new Map<string, number>();
   readonly #count: number;
+  readonly #options: LexicalOptions;
 
-  constructor(chunks: readonly Chunk[]) {
+  constructor(chunks: readonly Chunk[], options: LexicalOptions = {}) {
+    this.#options = options;
     this.#search = new MiniSearch<{ id: number }>({
       fields: ["title", "headings", "tags", "text"],
       tokenize,
@@ -55,9 +67,11 @@ export class LexicalIndex {
     if (terms.length === 0 || this.#count === 0) return [];
     const total = terms.reduce((s, t) => s + this.#idf(t), 0);
     const results = this.#search.search(query, {
-      boost: fieldBoosts,
+      boost: { ...fieldBoosts, ...this.#options.boost },
       // Typos in customers' questions ("pasword") still find the article; short words must match exactly.
-      fuzzy: (term) => (term.length >= 6 ? 0.2 : false),
+      fuzzy: (term) =>
+        term.length >= 6 && (this.#options.fuzzy ?? 0.2) > 0 ? (this.#options.fuzzy ?? 0.2) : false,
+      ...(this.#options.bm25 ? { bm25: this.#options.bm25 } : {}),
       weights: { fuzzy: 0.3, prefix: 0.3 },
       combineWith: "OR",
     });
