@@ -1,0 +1,202 @@
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import {
+  type ChatHistoryItem,
+  type ChatWrapper,
+  getLlama,
+  type Llama,
+  LlamaChatSession,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  resolveChatWrapper,
+  TokenBias,
+} from "node-llama-cpp";
+import { ErrorCode, GatewayError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReason } from "./engine.ts";
+import { SequencePool } from "./sequence-pool.ts";
+
+/** Settings of the node-llama-cpp engine; the first six come from `config.llm`. */
+export interface LlamaEngineOptions {
+  modelPath: string;
+  /** Compute backend; false forces the CPU. */
+  gpu: "auto" | "cuda" | "vulkan" | "metal" | false;
+  /** CPU threads for evaluation (the default of all cores is ruinous on small machines). */
+  threads: number;
+  /** Tokens of context per sequence (system prompt, sources, history and answer together). */
+  contextSize: number;
+  /** Generations that run at once, batched into the same decode calls. */
+  sequences: number;
+  /** Tokens per decode call. @defaultValue node-llama-cpp's (the context size) */
+  batchSize?: number;
+  /**
+   * Never sample an end-of-generation token, so that every answer runs to `maxTokens` (llama.cpp's
+   * `--ignore-eos`). For benchmarks and tests that need a known length. @defaultValue false
+   */
+  ignoreEos?: boolean;
+  /** Flash attention; "auto" lets llama.cpp decide per backend. @defaultValue "auto" */
+  flashAttention?: boolean | "auto";
+}
+
+/** llama.cpp's stop reasons, as node-llama-cpp reports them, mapped to the Engine's. */
+function stopReasonOf(reason: string): StopReason {
+  if (reason === "maxTokens") return "max_tokens";
+  if (reason === "abort") return "aborted";
+  return "eos";
+}
+
+function chatHistory(request: GenerateRequest): ChatHistoryItem[] {
+  const items: ChatHistoryItem[] = [{ type: "system", text: request.system }];
+  for (const turn of request.history) {
+    items.push({ type: "user", text: turn.user }, { type: "model", response: [turn.assistant] });
+  }
+  return items;
+}
+
+const loadError = (path: string, reason: string, cause?: unknown) =>
+  new GatewayError(ErrorCode.ModelLoadFailed, `cannot load model ${path}: ${reason}`, { cause });
+
+/**
+ * The default Engine: one node-llama-cpp context with `sequences` parallel sequences, so that
+ * concurrent generations share each decode call. A pool lends one sequence per generation.
+ */
+export class LlamaEngine implements Engine {
+  readonly description: string;
+  readonly capacity: number;
+  private readonly pool: SequencePool<LlamaContextSequence>;
+  private readonly tokenBias: TokenBias | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly chatWrapper: ChatWrapper,
+    options: LlamaEngineOptions,
+    private readonly logger: Logger,
+  ) {
+    const sequences: LlamaContextSequence[] = [];
+    while (context.sequencesLeft > 0) sequences.push(context.getSequence());
+    this.pool = new SequencePool(
+      sequences,
+      (sequence) => sequence.clearHistory(),
+      (error) => this.logger.warn({ err: error }, "could not clear a context sequence"),
+    );
+    this.capacity = sequences.length;
+    const backend = llama.gpu === false ? "cpu" : llama.gpu;
+    this.description = `llama: ${basename(options.modelPath)}, ${this.capacity} sequences, ${backend}`;
+    if (options.ignoreEos) {
+      const bias = new TokenBias(model.tokenizer);
+      for (const token of [model.tokens.eos, model.tokens.eot]) if (token !== null) bias.set(token, "never");
+      this.tokenBias = bias;
+    }
+  }
+
+  /**
+   * Loads the model and creates its context.
+   * @throws GatewayError `model_load_failed` when the file is missing, unreadable or not a usable GGUF
+   */
+  static async load(options: LlamaEngineOptions, logger: Logger): Promise<LlamaEngine> {
+    const log = logger.child({ component: "llama-engine" });
+    const path = options.modelPath;
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) throw loadError(path, "not a file (set MODEL_PATH to a .gguf file)");
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      throw loadError(path, "file not found (set MODEL_PATH to an existing .gguf file)", error);
+    }
+    const started = performance.now();
+    // build "never": a missing prebuilt binary must fail fast, not start a from-source build.
+    const llama = await getLlama({ build: "never", gpu: options.gpu, maxThreads: options.threads });
+    let model: LlamaModel | undefined;
+    try {
+      model = await llama.loadModel({ modelPath: path });
+      const context = await model.createContext({
+        sequences: options.sequences,
+        contextSize: options.contextSize,
+        batchSize: options.batchSize,
+        threads: options.threads,
+        flashAttention: options.flashAttention ?? "auto",
+      });
+      // Resolving the wrapper reads the template and costs 100-500 ms: once per model, not per session.
+      const chatWrapper = resolveChatWrapper(model);
+      if (chatWrapper === null) throw new Error("no chat template the engine can use");
+      const engine = new LlamaEngine(llama, model, context, chatWrapper, options, log);
+      log.info(
+        {
+          model: basename(path),
+          sequences: engine.capacity,
+          gpu: llama.gpu,
+          ms: Math.round(performance.now() - started),
+        },
+        "model loaded",
+      );
+      return engine;
+    } catch (error) {
+      await model?.dispose().catch(() => {});
+      await llama.dispose().catch(() => {});
+      throw loadError(path, (error as Error).message || String(error), error);
+    }
+  }
+
+  async generate(request: GenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
+    const run = this.run(request, options);
+    this.inFlight.add(run);
+    try {
+      return await run;
+    } finally {
+      this.inFlight.delete(run);
+    }
+  }
+
+  private async run(request: GenerateRequest, { signal, onText }: GenerateOptions): Promise<GenerateResult> {
+    let sequence: LlamaContextSequence;
+    try {
+      sequence = await this.pool.acquire(signal);
+    } catch (error) {
+      if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0 };
+      throw error;
+    }
+    const session = new LlamaChatSession({
+      contextSequence: sequence,
+      chatWrapper: this.chatWrapper,
+      autoDisposeSequence: false,
+    });
+    // The sequence's meter counts one output per sampled token; node-llama-cpp's onToken can hold back a
+    // token that might begin a stop trigger, so it undercounts.
+    const outputBefore = sequence.tokenMeter.usedOutputTokens;
+    const generated = () => sequence.tokenMeter.usedOutputTokens - outputBefore;
+    try {
+      session.setChatHistory(chatHistory(request));
+      const result = await session.promptWithMeta(request.prompt, {
+        maxTokens: request.maxTokens,
+        temperature: request.temperature,
+        seed: request.seed,
+        tokenBias: this.tokenBias,
+        onTextChunk: onText,
+        signal,
+        stopOnAbortSignal: true,
+      });
+      return { text: result.responseText, stopReason: stopReasonOf(result.stopReason), tokens: generated() };
+    } catch (error) {
+      if (signal.aborted) return { text: "", stopReason: "aborted", tokens: generated() };
+      throw new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      session.dispose({ disposeSequence: false });
+      await this.pool.release(sequence);
+    }
+  }
+
+  /** Stops taking work, lets running generations finish, then frees the model. */
+  async close(): Promise<void> {
+    this.pool.close();
+    await Promise.allSettled([...this.inFlight]);
+    await this.context.dispose();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+}
