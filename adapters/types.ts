@@ -2,6 +2,8 @@ import type { Express } from "express";
 import type { Redis } from "ioredis";
 import type { Config } from "../src/config.ts";
 import type { Conversations } from "../src/conversation/conversations.ts";
+import type { FeedbackService } from "../src/conversation/feedback.ts";
+import type { HandoffService } from "../src/conversation/handoff.ts";
 import type { Channel } from "../src/conversation/inbound-message.ts";
 import type { Logger } from "../src/logger.ts";
 import type { Metrics } from "../src/server/metrics.ts";
@@ -18,6 +20,10 @@ export interface AdapterContext {
   redis: Redis;
   logger: Logger;
   metrics: Metrics;
+  /** Stores votes on answers with their turns (absent: channels show no vote buttons). */
+  feedback?: FeedbackService;
+  /** Hands conversations to people; each channel may register its own destination on it. */
+  handoff?: HandoffService;
 }
 
 /**
