@@ -1,0 +1,57 @@
+import type { ConversationReference } from "botbuilder";
+import type { Redis } from "ioredis";
+import type { HandoffDestination, HandoffRecord } from "../../src/conversation/handoff.ts";
+import type { TeamsDelivery } from "./teams-delivery.ts";
+
+/** Where the adapter remembers the last serviceUrl Teams used: proactive messages need one. */
+export function serviceUrlKey(prefix: string): string {
+  return `${prefix}:teams:service-url`;
+}
+
+function summary(record: HandoffRecord): string {
+  const sources = record.citations.map((c) => `[${c.n}] ${c.title} (${c.path})`).join("; ");
+  const lines = [
+    `**A customer asked for a person** (${record.channel}, tenant ${record.tenant})`,
+    `Conversation: ${record.conversationKey}`,
+    `User: ${record.userId}`,
+    "",
+    `**Question:** ${record.question}`,
+    "",
+    `**Bot's answer:** ${record.answer}`,
+  ];
+  if (sources) lines.push("", `Sources: ${sources}`);
+  if (record.link) lines.push("", `Open: ${record.link}`);
+  lines.push("", `${record.transcript.length} turn(s) kept in context.`);
+  return lines.join("\n");
+}
+
+/**
+ * Posts handoff records into one Teams conversation (TEAMS_HANDOFF_CONVERSATION, e.g. a support team's
+ * channel id). The serviceUrl is the one Teams last sent an activity from, since a bot cannot know its
+ * region's connector otherwise.
+ */
+export class TeamsHandoffDestination implements HandoffDestination {
+  readonly name = "teams";
+
+  constructor(
+    private readonly delivery: TeamsDelivery,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly conversationId: string,
+  ) {}
+
+  async deliver(record: HandoffRecord): Promise<void> {
+    const serviceUrl = await this.redis.get(serviceUrlKey(this.prefix));
+    if (serviceUrl === null) {
+      throw new Error(
+        "No Teams serviceUrl seen yet; the handoff conversation cannot be reached before Teams calls in.",
+      );
+    }
+    const reference: Partial<ConversationReference> = {
+      channelId: "msteams",
+      serviceUrl,
+      conversation: { id: this.conversationId, isGroup: true, conversationType: "channel", name: "" },
+    };
+    await this.delivery.send(reference, { type: "message", text: summary(record), textFormat: "markdown" });
+  }
+}

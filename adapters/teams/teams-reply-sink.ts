@@ -1,0 +1,118 @@
+import type { Activity, ConversationReference } from "botbuilder";
+import type { FinalAnswer, ReplyFailure, ReplySink } from "../../src/conversation/conversations.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { TeamsScope } from "./inbound-activity.ts";
+import { backoffDelay, describeSendError, type TeamsDelivery } from "./teams-delivery.ts";
+import { renderAnswer, renderFailure, withStream } from "./teams-render.ts";
+
+/** What the sink does with an answer it could not deliver: keep it for a later attempt. */
+export type KeepForRetry = (messageId: string, activity: Partial<Activity>, error: unknown) => Promise<void>;
+
+export interface TeamsReplySinkOptions {
+  delivery: TeamsDelivery;
+  reference: Partial<ConversationReference>;
+  scope: TeamsScope;
+  messageId: string;
+  logger: Logger;
+  keep: KeepForRetry;
+  /** Called with the ids Teams knows the final message by, to map feedback back to the answer. */
+  onDelivered?: (activityIds: string[]) => Promise<void>;
+  /** Shortest gap between two streaming updates. @defaultValue 1000 (Teams throttles faster streams) */
+  streamIntervalMs?: number;
+  /** Offer "Talk to a person" under answers. @defaultValue true */
+  handoff?: boolean;
+  /** The informative update shown while the answer is queued. @defaultValue "Looking that up…" */
+  informativeText?: string;
+}
+
+/**
+ * Renders one answer into Teams. In personal chats it uses Teams' streaming protocol: an informative
+ * update, cumulative "streaming" updates at most once per interval, then the final message carrying the
+ * same streamId. Teams allows streaming in 1:1 chats only, so elsewhere only the final answer is sent.
+ * Streaming updates are best effort (the next one carries all the text); the final message is retried
+ * and, failing that, kept in the outbox.
+ */
+export class TeamsReplySink implements ReplySink {
+  private readonly o: TeamsReplySinkOptions;
+  private readonly intervalMs: number;
+  private streaming: boolean;
+  private streamId: string | undefined;
+  private sequence = 0;
+  private text = "";
+  private nextUpdateAt = 0;
+
+  constructor(options: TeamsReplySinkOptions) {
+    this.o = options;
+    this.intervalMs = options.streamIntervalMs ?? 1000;
+    this.streaming = options.scope === "personal";
+  }
+
+  async onStart(): Promise<void> {
+    if (!this.streaming || this.streamId !== undefined) return;
+    const text = this.o.informativeText ?? "Looking that up…";
+    await this.update({ type: "typing", text }, "informative");
+  }
+
+  async onChunk(text: string): Promise<void> {
+    this.text += text;
+    if (!this.streaming || performance.now() < this.nextUpdateAt) return;
+    await this.update({ type: "typing", text: this.text }, "streaming");
+  }
+
+  async onFinal(answer: FinalAnswer): Promise<void> {
+    let activity = renderAnswer(answer, { handoff: this.o.handoff ?? true });
+    if (this.streaming && this.streamId !== undefined) {
+      activity = withStream(activity, { streamId: this.streamId, streamType: "final" });
+    }
+    await this.deliver(activity);
+  }
+
+  async onError(failure: ReplyFailure): Promise<void> {
+    let activity = renderFailure(failure.message);
+    // An open stream must be closed by a final message, or Teams shows it as still typing.
+    if (this.streaming && this.streamId !== undefined) {
+      activity = withStream(activity, { streamId: this.streamId, streamType: "final" });
+    }
+    await this.deliver(activity);
+  }
+
+  private async update(activity: Partial<Activity>, streamType: "informative" | "streaming"): Promise<void> {
+    this.sequence += 1;
+    const streamed = withStream(activity, {
+      streamType,
+      streamSequence: this.sequence,
+      ...(this.streamId === undefined ? {} : { streamId: this.streamId }),
+    });
+    this.nextUpdateAt = performance.now() + this.intervalMs;
+    try {
+      const id = await this.o.delivery.send(this.o.reference, streamed, { retry: false });
+      // The first update's id names the stream; every later update and the final message repeat it.
+      this.streamId ??= id || undefined;
+    } catch (error) {
+      const { status, retryAfterMs } = describeSendError((error as Error).cause ?? error);
+      if (status === 429 || status === 412 || status === 502 || status === 504) {
+        // Skip this update and wait longer before the next; it will carry the text skipped here.
+        const wait = Math.max(retryAfterMs ?? 0, backoffDelay(2, this.intervalMs, 30_000));
+        this.nextUpdateAt = performance.now() + wait;
+        return;
+      }
+      // Anything else (e.g. 403 when streaming is not allowed here) means: stop streaming, send one message.
+      this.o.logger.warn(
+        { conversationId: this.o.reference.conversation?.id, status },
+        "teams streaming refused; sending the answer as one message",
+      );
+      this.streaming = false;
+    }
+  }
+
+  private async deliver(activity: Partial<Activity>): Promise<void> {
+    try {
+      const id = await this.o.delivery.send(this.o.reference, activity);
+      // For a streamed answer Teams keeps the stream's id for the final message.
+      const ids = [id, this.streamId].filter((x): x is string => typeof x === "string" && x.length > 0);
+      await this.o.onDelivered?.([...new Set(ids)]);
+    } catch (error) {
+      await this.o.keep(this.o.messageId, activity, error);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import { createHash } from "node:crypto";
+import type { Citation } from "../../src/conversation/citation.ts";
+import type { Conversations, ReplySink, Submission } from "../../src/conversation/conversations.ts";
+import type { InboundMessage } from "../../src/conversation/inbound-message.ts";
+import type { Turn } from "../../src/conversation/turn.ts";
+
+/**
+ * A Conversations port for adapter unit tests: it dedupes on channel + tenant + platform message id as
+ * the real manager does, and answers every message by streaming a scripted reply word by word.
+ */
+export class ScriptedConversations implements Conversations {
+  readonly submitted: InboundMessage[] = [];
+  private readonly accepted = new Map<string, InboundMessage>();
+
+  constructor(
+    private readonly script: {
+      answer: (message: InboundMessage) => string;
+      citations?: Citation[];
+      /** Pause between words. @defaultValue 20 */
+      chunkDelayMs?: number;
+    },
+  ) {}
+
+  async submit(message: InboundMessage): Promise<Submission> {
+    const messageId = createHash("sha256")
+      .update(`${message.channel}\n${message.tenant}\n${message.platformMessageId}`)
+      .digest("hex")
+      .slice(0, 32);
+    const duplicate = this.accepted.has(messageId);
+    if (!duplicate) {
+      this.accepted.set(messageId, message);
+      this.submitted.push(message);
+    }
+    return { messageId, duplicate };
+  }
+
+  async follow(messageId: string, sink: ReplySink): Promise<void> {
+    const message = this.accepted.get(messageId);
+    if (!message) {
+      await sink.onError({ messageId, code: "not_found", message: "unknown message" });
+      return;
+    }
+    await sink.onStart?.();
+    const text = this.script.answer(message);
+    for (const word of text.split(/(?<= )/)) {
+      await new Promise((resolve) => setTimeout(resolve, this.script.chunkDelayMs ?? 20));
+      await sink.onChunk(word);
+    }
+    await sink.onFinal({ messageId, text, citations: this.script.citations ?? [], kind: "answer" });
+  }
+
+  async turns(): Promise<Turn[]> {
+    return [];
+  }
+
+  async cancel(): Promise<void> {}
+}
