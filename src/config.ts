@@ -29,7 +29,7 @@ const defaultThreads = Math.max(1, Math.min(8, availableParallelism() - 1));
 
 /** Flat schema over the variable names, so that an error names exactly the variable to fix. */
 const envSchema = z.object({
-  PORT: int(1, 65535).default(3000),
+  PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
   PUBLIC_URL: optionalString,
   REDIS_URL: optionalString,
@@ -48,6 +48,7 @@ const envSchema = z.object({
   LLM_BATCH_SIZE: int(16, 65_536).optional(),
   LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.2),
   MAX_ANSWER_TOKENS: int(1, 32_768).default(512),
+  LLM_IGNORE_EOS: bool.default(false),
   ANSWER_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
   ENGINE: z.enum(["llama", "llama-server"]).default("llama"),
   LLAMA_SERVER_BIN: optionalString,
@@ -132,6 +133,8 @@ function shape(e: Parsed) {
       batchSize: e.LLM_BATCH_SIZE,
       temperature: e.LLM_TEMPERATURE,
       maxAnswerTokens: e.MAX_ANSWER_TOKENS,
+      /** Always generate maxAnswerTokens (benchmarks and fault tests need answers of a known length). */
+      ignoreEos: e.LLM_IGNORE_EOS,
       answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
       llamaServerBin: e.LLAMA_SERVER_BIN,
     },

@@ -57,4 +57,15 @@ export interface Conversations {
   turns(ref: ConversationRef): Promise<Turn[]>;
   /** Stops an answer in progress or not yet started; the sink gets a `cancelled` error. */
   cancel(messageId: string): Promise<void>;
+  /** The conversation a message belongs to (its key), or undefined when the message is unknown. */
+  conversationOf(messageId: string): Promise<string | undefined>;
+  /**
+   * Calls `onMessage` for each message accepted in a conversation after log position `after` ("0": from
+   * the oldest kept), in answer order, now and as new ones arrive, until the returned function is called.
+   */
+  watch(
+    ref: ConversationRef,
+    after: string,
+    onMessage: (messageId: string, logId: string) => void,
+  ): () => void;
 }

@@ -1,0 +1,222 @@
+import type { Queue } from "bullmq";
+import type { Config } from "../config.ts";
+import { ErrorCode, GatewayError } from "../errors.ts";
+import { type AnswerJob, messageIdFor } from "../inference/answer-job.ts";
+import type { AnswerLedger } from "../inference/answer-ledger.ts";
+import type { ReplyHub } from "../inference/reply-hub.ts";
+import { replyKey } from "../inference/reply-stream.ts";
+import type { Retriever } from "../knowledge/retriever.ts";
+import type { Logger } from "../logger.ts";
+import type { Keyspace } from "../redis/redis-client.ts";
+import type { Metrics } from "../server/metrics.ts";
+import { followAnswer } from "./answer-follower.ts";
+import type { ContextStore } from "./context-store.ts";
+import type { Conversations, FollowOptions, ReplySink, Submission } from "./conversations.ts";
+import {
+  type ConversationRef,
+  conversationRefOf,
+  type InboundMessage,
+  InboundMessageSchema,
+} from "./inbound-message.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import type { Turn } from "./turn.ts";
+
+export interface ConversationManagerOptions {
+  config: Config;
+  keys: Keyspace;
+  ledger: AnswerLedger;
+  contextStore: ContextStore;
+  queue: Queue;
+  hub: ReplyHub;
+  rateLimiter: RateLimiter;
+  metrics: Metrics;
+  logger: Logger;
+  retriever?: Retriever;
+  /** Publishes a cancellation to whichever worker holds a job. */
+  publishCancel: (messageId: string) => Promise<unknown>;
+}
+
+/** Job options shared by every answer: retried twice on a worker error, kept an hour for inspection. */
+const JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: "exponential", delay: 500 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 24 * 3600 },
+} as const;
+
+/**
+ * The conversation layer: accepts normalised messages from every channel, enqueues one answer job per
+ * platform message and streams answers back to channel sinks.
+ */
+export class ConversationManager implements Conversations {
+  readonly #o: ConversationManagerOptions;
+  readonly #log: Logger;
+  #depth = { value: 0, at: 0 };
+
+  constructor(options: ConversationManagerOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: "conversation-manager" });
+  }
+
+  async submit(message: InboundMessage): Promise<Submission> {
+    const parsed = InboundMessageSchema.safeParse(message);
+    if (!parsed.success) {
+      throw new GatewayError(
+        ErrorCode.BadRequest,
+        `Invalid message: ${parsed.error.issues[0]?.message ?? "bad shape"}`,
+      );
+    }
+    const msg = parsed.data;
+    const { config, ledger, metrics } = this.#o;
+    const text = msg.text.trim();
+    if (text.length === 0)
+      throw new GatewayError(ErrorCode.EmptyText, "The message is empty: type a question.");
+    if (text.length > config.conversation.maxMessageChars) {
+      throw new GatewayError(
+        ErrorCode.TextTooLong,
+        `The message is too long (${text.length} characters; the limit is ${config.conversation.maxMessageChars}).`,
+      );
+    }
+    const ref = conversationRefOf(msg);
+    const messageId = messageIdFor(msg.channel, msg.tenant, msg.platformMessageId);
+    const seen = await ledger.exists(messageId);
+    if (!seen) {
+      try {
+        await this.#admit(msg);
+      } catch (error) {
+        if (error instanceof GatewayError) metrics.rejected.inc({ channel: msg.channel, code: error.code });
+        throw error;
+      }
+    }
+    const retriever = this.#o.retriever;
+    const snippets =
+      retriever && !seen ? await retriever.retrieve(text, { tokenBudget: config.knowledge.tokenBudget }) : [];
+    const claim = await ledger.claim(ref, messageId);
+    if (claim.duplicate && claim.state === "done") return { messageId, duplicate: true };
+    const job: AnswerJob = {
+      v: 1,
+      messageId,
+      conversation: ref,
+      userId: msg.userId,
+      question: text,
+      snippets,
+      knowledgeReady: retriever?.ready ?? false,
+      previousMessageId: claim.previousMessageId,
+      acceptedAt: Date.now(),
+    };
+    // Re-adding an existing job id is a no-op in BullMQ, so a duplicate delivery also heals the case
+    // where the first delivery was claimed but its enqueue never happened (gateway crash in between).
+    await this.#o.queue.add("answer", job, { ...JOB_OPTIONS, jobId: messageId });
+    if (!claim.duplicate) {
+      metrics.messages.inc({ channel: msg.channel });
+      this.#log.debug({ messageId, channel: msg.channel }, "message accepted");
+    }
+    return { messageId, duplicate: claim.duplicate };
+  }
+
+  async follow(messageId: string, sink: ReplySink, options: FollowOptions = {}): Promise<void> {
+    const { keys, hub, ledger, metrics } = this.#o;
+    const state = await ledger.state(messageId);
+    if (state.state === undefined) {
+      throw new GatewayError(ErrorCode.NotFound, `Unknown message ${messageId}.`);
+    }
+    const acceptedAt = Number(state.at ?? Date.now());
+    const channel = state.ch ?? "unknown";
+    let firstChunk = true;
+    const measured: ReplySink = {
+      onStart: async () => {
+        metrics.queueWait.observe({ channel }, (Date.now() - acceptedAt) / 1000);
+        await sink.onStart?.();
+      },
+      onChunk: async (text) => {
+        if (firstChunk) metrics.timeToFirstToken.observe({ channel }, (Date.now() - acceptedAt) / 1000);
+        firstChunk = false;
+        await sink.onChunk(text);
+      },
+      onFinal: async (answer) => {
+        metrics.answerTime.observe({ channel }, (Date.now() - acceptedAt) / 1000);
+        metrics.answers.inc({ channel, outcome: answer.kind });
+        await sink.onFinal(answer);
+      },
+      onError: async (failure) => {
+        metrics.answers.inc({ channel, outcome: failure.code });
+        await sink.onError(failure);
+      },
+    };
+    await followAnswer(hub, replyKey(keys, messageId), messageId, measured, options);
+  }
+
+  async turns(ref: ConversationRef): Promise<Turn[]> {
+    return this.#o.contextStore.load(ref);
+  }
+
+  async conversationOf(messageId: string): Promise<string | undefined> {
+    return (await this.#o.ledger.state(messageId)).conv;
+  }
+
+  watch(
+    ref: ConversationRef,
+    after: string,
+    onMessage: (messageId: string, logId: string) => void,
+  ): () => void {
+    return this.#o.hub.subscribe(this.#o.ledger.conversationLogKey(ref), after, (fields, logId) => {
+      const index = fields.indexOf("m");
+      const messageId = index >= 0 ? fields[index + 1] : undefined;
+      if (messageId) onMessage(messageId, logId);
+    });
+  }
+
+  async cancel(messageId: string): Promise<void> {
+    await this.#o.ledger.markCancelled(messageId);
+    await this.#o.publishCancel(messageId);
+  }
+
+  /** Refuses a new message when its user or tenant is over the rate limit or the queue is full. */
+  async #admit(msg: InboundMessage): Promise<void> {
+    const { config, rateLimiter } = this.#o;
+    const user = await rateLimiter.hit(
+      "user",
+      `${msg.channel}:${msg.tenant}:${msg.userId}`,
+      config.rateLimit.userPerMinute,
+    );
+    if (!user.allowed) {
+      throw new GatewayError(
+        ErrorCode.RateLimited,
+        "You are sending messages too quickly. Please wait a moment.",
+        {
+          retryAfterSeconds: user.retryAfterSeconds,
+        },
+      );
+    }
+    const tenant = await rateLimiter.hit(
+      "tenant",
+      `${msg.channel}:${msg.tenant}`,
+      config.rateLimit.tenantPerMinute,
+    );
+    if (!tenant.allowed) {
+      throw new GatewayError(
+        ErrorCode.RateLimited,
+        "Too many questions are arriving right now. Please try again shortly.",
+        {
+          retryAfterSeconds: tenant.retryAfterSeconds,
+        },
+      );
+    }
+    if ((await this.queueDepth()) >= config.queue.maxDepth) {
+      throw new GatewayError(ErrorCode.Busy, "We are busy right now. Please try again shortly.", {
+        retryAfterSeconds: 10,
+      });
+    }
+  }
+
+  /** Jobs waiting or running, sampled at most every 250 ms so a burst does not hammer Redis. */
+  async queueDepth(): Promise<number> {
+    const now = Date.now();
+    if (now - this.#depth.at > 250) {
+      const counts = await this.#o.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
+      this.#depth = { value: Object.values(counts).reduce((a, b) => a + b, 0), at: now };
+      this.#o.metrics.queueDepth.set(this.#depth.value);
+    }
+    return this.#depth.value;
+  }
+}

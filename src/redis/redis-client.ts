@@ -1,0 +1,47 @@
+import { Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "../logger.ts";
+
+export interface RedisClientOptions {
+  /**
+   * BullMQ workers and blocking readers need `maxRetriesPerRequest: null` so that a command waits for a
+   * reconnect instead of failing; plain clients fail fast so an HTTP request gets a clear 503.
+   * @defaultValue false
+   */
+  blocking?: boolean;
+  /** Connection name shown by CLIENT LIST. */
+  name?: string;
+}
+
+/**
+ * Opens a Redis connection that reconnects by itself (capped backoff), so gateways and workers survive a
+ * Redis restart without supervision.
+ */
+export function createRedis(
+  url: string,
+  logger: Logger,
+  { blocking = false, name }: RedisClientOptions = {},
+): Redis {
+  const options: RedisOptions = {
+    maxRetriesPerRequest: blocking ? null : 2,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    ...(name ? { connectionName: name } : {}),
+  };
+  const client = new Redis(url, options);
+  let down = false;
+  client.on("error", (error: Error) => {
+    if (!down) logger.warn({ err: error.message, name }, "redis connection error; reconnecting");
+    down = true;
+  });
+  client.on("ready", () => {
+    if (down) logger.info({ name }, "redis connection restored");
+    down = false;
+  });
+  return client;
+}
+
+/** Key builder: every key the service writes starts with the configured prefix. */
+export function keyspace(prefix: string) {
+  return (...parts: string[]) => [prefix, ...parts].join(":");
+}
+export type Keyspace = ReturnType<typeof keyspace>;

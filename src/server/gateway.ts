@@ -1,0 +1,139 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Queue } from "bullmq";
+import type { Express } from "express";
+import type { Redis } from "ioredis";
+import { createAdapters } from "../../adapters/registry.ts";
+import type { ChannelAdapter } from "../../adapters/types.ts";
+import type { Config } from "../config.ts";
+import { RedisContextStore } from "../conversation/context-store.ts";
+import { ConversationManager } from "../conversation/conversation-manager.ts";
+import { RateLimiter } from "../conversation/rate-limiter.ts";
+import { AnswerLedger } from "../inference/answer-ledger.ts";
+import { ReplyHub } from "../inference/reply-hub.ts";
+import { createKnowledgeBase, type KnowledgeBase } from "../knowledge/knowledge-base.ts";
+import type { Logger } from "../logger.ts";
+import { createRedis, keyspace } from "../redis/redis-client.ts";
+import { mountHealthRoutes } from "./health-routes.ts";
+import { createHttpApp, errorHandler } from "./http-app.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+
+export interface Gateway {
+  readonly app: Express;
+  readonly server: Server;
+  /** The port actually bound (PORT=0 picks a free one). */
+  readonly port: number;
+  readonly conversations: ConversationManager;
+  readonly knowledge: KnowledgeBase;
+  readonly redis: Redis;
+  readonly metrics: Metrics;
+  readonly adapters: ChannelAdapter[];
+  /** Stops accepting connections, stops adapters, releases Redis. */
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Channels to serve. @defaultValue createAdapters(config) */
+  adapters?: ChannelAdapter[];
+  metrics?: Metrics;
+}
+
+/** The HTTP process: channel adapters, the web chat API, health and metrics, over one conversation manager. */
+export async function startGateway(
+  config: Config,
+  logger: Logger,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const log = logger.child({ component: "gateway" });
+  const keys = keyspace(config.redis.prefix);
+  const redis = createRedis(config.redis.url, log, { name: "gateway" });
+  const reader = createRedis(config.redis.url, log, { blocking: true, name: "gateway-reader" });
+  const queueConnection = createRedis(config.redis.url, log, { name: "gateway-queue" });
+  const metrics = options.metrics ?? createMetrics();
+  const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: keys("bull") });
+  const hub = new ReplyHub(reader, redis, log);
+  const knowledge = await createKnowledgeBase({
+    dir: config.knowledge.dir,
+    watch: config.knowledge.watch,
+    logger: log,
+    minScore: config.knowledge.minScore,
+    ...(config.knowledge.embeddingModelPath
+      ? { embeddingModelPath: config.knowledge.embeddingModelPath }
+      : {}),
+  });
+  const conversations = new ConversationManager({
+    config,
+    keys,
+    ledger: new AnswerLedger({
+      redis,
+      keys,
+      maxTurns: config.conversation.historyTurns,
+      contextTtlSeconds: config.conversation.contextTtlSeconds,
+      dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
+    }),
+    contextStore: new RedisContextStore({
+      redis,
+      keys,
+      maxTurns: config.conversation.historyTurns,
+      ttlSeconds: config.conversation.contextTtlSeconds,
+    }),
+    queue,
+    hub,
+    rateLimiter: new RateLimiter(redis, keys),
+    metrics,
+    logger: log,
+    retriever: knowledge,
+    publishCancel: (messageId) => redis.publish(keys("cancel"), messageId),
+  });
+
+  const app = createHttpApp();
+  const adapters = options.adapters ?? createAdapters(config);
+  mountHealthRoutes(app, {
+    redis,
+    keys,
+    metrics,
+    beforeScrape: () => conversations.queueDepth(),
+    details: () => {
+      const stats = knowledge.stats();
+      return {
+        knowledge: { files: stats.files, chunks: stats.chunks, skipped: stats.skipped.length },
+        channels: Object.fromEntries(adapters.map((a) => [a.channel, a.readiness?.() ?? "enabled"])),
+      };
+    },
+  });
+  for (const adapter of adapters) {
+    await adapter.init({ config, app, conversations, redis, logger: log, metrics });
+  }
+  app.use(errorHandler(log));
+  for (const adapter of adapters) await adapter.start();
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.server.port, config.server.host, (error?: Error) =>
+      error ? reject(error) : resolve(s),
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, channels: adapters.map((a) => a.channel) }, "gateway listening");
+
+  return {
+    app,
+    server,
+    port,
+    conversations,
+    knowledge,
+    redis,
+    metrics,
+    adapters,
+    close: async () => {
+      for (const adapter of adapters) await adapter.stop().catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await hub.close();
+      await knowledge.close();
+      await queue.close().catch(() => undefined);
+      for (const c of [redis, reader, queueConnection]) c.disconnect();
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type Harness, startHarness } from "../helpers/harness.ts";
+import { collectEvents, createConversation, finished, postMessage } from "../helpers/webchat-client.ts";
+
+describe("web chat spine (real Redis, BullMQ, node-llama-cpp worker)", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it("streams token events for a posted message and ends in exactly one reply", async () => {
+    const { conversationId, token } = await createConversation(h.baseUrl);
+    const res = await postMessage(h.baseUrl, conversationId, token, "How do I reset my password?");
+    assert.equal(res.status, 202);
+    const { messageId } = (await res.json()) as { messageId: string };
+    const events = await collectEvents(h.baseUrl, conversationId, token, finished(messageId));
+    const tokens = events.filter((e) => e.event === "token");
+    const replies = events.filter((e) => e.event === "reply");
+    assert.ok(tokens.length >= 1, "at least one token event");
+    assert.equal(replies.length, 1);
+    const reply = replies[0]?.data as { text: string; citations: unknown[]; messageId: string };
+    assert.equal(reply.messageId, messageId);
+    assert.equal(
+      tokens
+        .map((e) => e.data.text)
+        .join("")
+        .trim(),
+      reply.text,
+    );
+    assert.ok(Array.isArray(reply.citations));
+    assert.ok(
+      tokens.every((e) => typeof e.id === "string" && e.id.includes("~")),
+      "events carry resumable ids",
+    );
+  });
+
+  it("keeps only the last three turns after four exchanges", async () => {
+    const { conversationId, token } = await createConversation(h.baseUrl);
+    const ids: string[] = [];
+    for (const q of [
+      "How do I reset my password?",
+      "What payment methods do you accept?",
+      "How long does shipping take?",
+      "How do I return an item?",
+    ]) {
+      const res = await postMessage(h.baseUrl, conversationId, token, q);
+      ids.push(((await res.json()) as { messageId: string }).messageId);
+    }
+    await collectEvents(h.baseUrl, conversationId, token, finished(...ids));
+    const res = await fetch(`${h.baseUrl}/webchat/v1/conversations/${conversationId}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = (await res.json()) as { turns: { question: string; messageId: string }[] };
+    assert.deepEqual(
+      body.turns.map((t) => t.question),
+      ["What payment methods do you accept?", "How long does shipping take?", "How do I return an item?"],
+    );
+    assert.deepEqual(
+      body.turns.map((t) => t.messageId),
+      ids.slice(1),
+    );
+  });
+
+  it("answers a duplicated platform message id once", async () => {
+    const { conversationId, token } = await createConversation(h.baseUrl);
+    const [a, b] = await Promise.all([
+      postMessage(h.baseUrl, conversationId, token, "Where is my order?", "client-1"),
+      postMessage(h.baseUrl, conversationId, token, "Where is my order?", "client-1"),
+    ]);
+    const first = (await a.json()) as { messageId: string };
+    const second = (await b.json()) as { messageId: string };
+    assert.equal(first.messageId, second.messageId);
+    const events = await collectEvents(h.baseUrl, conversationId, token, finished(first.messageId));
+    // Give a second answer, if one were coming, time to show up.
+    await new Promise((r) => setTimeout(r, 500));
+    const turns = await h.conversations.turns({
+      channel: "webchat",
+      tenant: "web",
+      conversationKey: conversationId,
+    });
+    assert.equal(events.filter((e) => e.event === "reply").length, 1);
+    assert.equal(turns.length, 1);
+    const jobs = await h.gateway.conversations.queueDepth();
+    assert.ok(jobs >= 0);
+  });
+
+  it("keeps both of two messages sent at once, in order", async () => {
+    const { conversationId, token } = await createConversation(h.baseUrl);
+    const [r1, r2] = await Promise.all([
+      postMessage(h.baseUrl, conversationId, token, "first question about billing"),
+      postMessage(h.baseUrl, conversationId, token, "second question about shipping"),
+    ]);
+    const m1 = ((await r1.json()) as { messageId: string }).messageId;
+    const m2 = ((await r2.json()) as { messageId: string }).messageId;
+    const events = await collectEvents(h.baseUrl, conversationId, token, finished(m1, m2));
+    const replyOrder = events.filter((e) => e.event === "reply").map((e) => e.data.messageId);
+    const turns = await h.conversations.turns({
+      channel: "webchat",
+      tenant: "web",
+      conversationKey: conversationId,
+    });
+    assert.equal(turns.length, 2);
+    // Whichever was accepted first is answered first, and the context holds them in that same order.
+    assert.deepEqual(
+      replyOrder,
+      turns.map((t) => t.id),
+    );
+    assert.deepEqual(
+      new Set(turns.map((t) => t.question)),
+      new Set(["first question about billing", "second question about shipping"]),
+    );
+  });
+
+  it("resumes a dropped event stream without repeating text", async () => {
+    const { conversationId, token } = await createConversation(h.baseUrl);
+    const res = await postMessage(h.baseUrl, conversationId, token, "How do I change my email address?");
+    const { messageId } = (await res.json()) as { messageId: string };
+    const firstPart = await collectEvents(h.baseUrl, conversationId, token, (e) =>
+      e.some((x) => x.event === "token"),
+    );
+    const lastId = firstPart.at(-1)?.id;
+    assert.ok(lastId);
+    const rest = await collectEvents(h.baseUrl, conversationId, token, finished(messageId), {
+      lastEventId: lastId,
+    });
+    const all = [...firstPart, ...rest];
+    const text = all
+      .filter((e) => e.event === "token")
+      .map((e) => e.data.text)
+      .join("");
+    const reply = all.find((e) => e.event === "reply");
+    assert.equal(text.trim(), reply?.data.text);
+    assert.equal(new Set(all.map((e) => e.id)).size, all.length, "no event delivered twice");
+  });
+});
