@@ -7,8 +7,6 @@ import {
 } from "botbuilder";
 import type { AuthenticateRequestResult, BotFrameworkAuthentication } from "botframework-connector";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { FeedbackService } from "../../src/conversation/feedback.ts";
-import type { HandoffService } from "../../src/conversation/handoff.ts";
 import type { Channel } from "../../src/conversation/inbound-message.ts";
 import { asCodedError, type CodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
@@ -20,8 +18,6 @@ import { serviceUrlKey, TeamsHandoffDestination } from "./teams-handoff-destinat
 import { TeamsOutbox } from "./teams-outbox.ts";
 import { TeamsReplySink } from "./teams-reply-sink.ts";
 import { type FollowRequest, followKey, guarded, sentKey, TeamsTurnHandler } from "./teams-turn-handler.ts";
-
-type SharedServices = { feedback?: Pick<FeedbackService, "record">; handoff?: HandoffService };
 
 /** Exposes the authenticated overload of processActivity: the adapter authenticates first, itself. */
 class GatewayCloudAdapter extends CloudAdapter {
@@ -84,8 +80,8 @@ export class TeamsAdapter implements ChannelAdapter {
     this.cloud = new GatewayCloudAdapter(this.auth);
     this.delivery = new TeamsDelivery(this.cloud, config.teams.appId ?? "", logger, this.options.retry);
     this.outbox = new TeamsOutbox(context.redis, config.redis.prefix);
-    // Shared feedback and handoff services, when the gateway provides them on the context.
-    const { feedback, handoff } = context as AdapterContext & SharedServices;
+    // Shared feedback and handoff services, when the gateway provides them.
+    const { feedback, handoff } = context;
     if (handoff && config.teams.handoffConversation) {
       handoff.register(
         new TeamsHandoffDestination(
@@ -259,7 +255,8 @@ export class TeamsAdapter implements ChannelAdapter {
       scope,
       messageId,
       logger,
-      handoff: Boolean(ctx.config.teams.handoffConversation || ctx.config.handoff.webhookUrl),
+      handoff: (ctx.handoff?.destinations.length ?? 0) > 0,
+      feedback: ctx.feedback !== undefined,
       ...(this.options.streamIntervalMs === undefined
         ? {}
         : { streamIntervalMs: this.options.streamIntervalMs }),

@@ -88,19 +88,21 @@ export function withStream(activity: Partial<Activity>, stream: StreamFields): P
 export interface RenderOptions {
   /** Offer the "Talk to a person" button. */
   handoff: boolean;
+  /** Turn on Teams' built-in thumbs up/down (answered with a message/submitAction invoke). */
+  feedback: boolean;
 }
 
 /**
  * The final answer as a Teams message: markdown text whose "[n]" markers point at the card's numbered
  * sources, Teams' built-in thumbs up/down (feedbackLoopEnabled), and the card with the hand-off button.
  */
-export function renderAnswer(answer: FinalAnswer, { handoff }: RenderOptions): Partial<Activity> {
+export function renderAnswer(answer: FinalAnswer, { handoff, feedback }: RenderOptions): Partial<Activity> {
   const card = answerCard(answer.messageId, answer.citations, handoff);
   return {
     type: "message",
     text: answer.text,
     textFormat: "markdown",
-    channelData: { feedbackLoopEnabled: true },
+    ...(feedback ? { channelData: { feedbackLoopEnabled: true } } : {}),
     ...(card === undefined ? {} : { attachments: [card] }),
   };
 }

@@ -19,8 +19,10 @@ export interface TeamsReplySinkOptions {
   onDelivered?: (activityIds: string[]) => Promise<void>;
   /** Shortest gap between two streaming updates. @defaultValue 1000 (Teams throttles faster streams) */
   streamIntervalMs?: number;
-  /** Offer "Talk to a person" under answers. @defaultValue true */
+  /** Offer "Talk to a person" under answers. @defaultValue false */
   handoff?: boolean;
+  /** Show Teams' thumbs up/down on answers. @defaultValue false */
+  feedback?: boolean;
   /** The informative update shown while the answer is queued. @defaultValue "Looking that up…" */
   informativeText?: string;
 }
@@ -60,7 +62,10 @@ export class TeamsReplySink implements ReplySink {
   }
 
   async onFinal(answer: FinalAnswer): Promise<void> {
-    let activity = renderAnswer(answer, { handoff: this.o.handoff ?? true });
+    let activity = renderAnswer(answer, {
+      handoff: this.o.handoff ?? false,
+      feedback: this.o.feedback ?? false,
+    });
     if (this.streaming && this.streamId !== undefined) {
       activity = withStream(activity, { streamId: this.streamId, streamType: "final" });
     }

@@ -54,4 +54,22 @@ export class ScriptedConversations implements Conversations {
   }
 
   async cancel(): Promise<void> {}
+
+  async conversationOf(messageId: string): Promise<string | undefined> {
+    return this.accepted.get(messageId)?.conversationKey;
+  }
+
+  /** Not used by the Teams adapter; lists what is already accepted and never anything later. */
+  watch(
+    ref: Parameters<Conversations["watch"]>[0],
+    _after: string,
+    onMessage: (messageId: string, logId: string) => void,
+  ): () => void {
+    let n = 0;
+    for (const [id, m] of this.accepted) {
+      n += 1;
+      if (m.conversationKey === ref.conversationKey) onMessage(id, String(n));
+    }
+    return () => {};
+  }
 }
