@@ -57,9 +57,16 @@ export class LexicalIndex {
     this.#count = chunks.length;
   }
 
-  /** Inverse document frequency; a word the folder never uses weighs the most. */
+  /**
+   * Inverse document frequency for the coverage measure. A word the folder never uses ("much",
+   * a typo, a product we do not sell) weighs half as much as the rarest word it does use: enough
+   * that a question made only of unknown words covers nothing, not so much that one filler word
+   * sinks a question whose topic words all match.
+   */
   #idf(term: string): number {
-    return Math.log(1 + (this.#count + 1) / ((this.#df.get(term) ?? 0) + 0.5));
+    const df = this.#df.get(term);
+    const rarest = Math.log(1 + (this.#count + 1) / 1.5);
+    return df === undefined ? rarest / 2 : Math.log(1 + (this.#count + 1) / (df + 0.5));
   }
 
   search(query: string, limit: number): LexicalHit[] {
