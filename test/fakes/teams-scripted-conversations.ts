@@ -11,6 +11,7 @@ import type { Turn } from "../../src/conversation/turn.ts";
 export class ScriptedConversations implements Conversations {
   readonly submitted: InboundMessage[] = [];
   private readonly accepted = new Map<string, InboundMessage>();
+  private readonly answered: Turn[] = [];
 
   constructor(
     private readonly script: {
@@ -46,11 +47,13 @@ export class ScriptedConversations implements Conversations {
       await new Promise((resolve) => setTimeout(resolve, this.script.chunkDelayMs ?? 20));
       await sink.onChunk(word);
     }
-    await sink.onFinal({ messageId, text, citations: this.script.citations ?? [], kind: "answer" });
+    const citations = this.script.citations ?? [];
+    this.answered.push({ id: messageId, question: message.text, answer: text, citations, at: Date.now() });
+    await sink.onFinal({ messageId, text, citations, kind: "answer" });
   }
 
-  async turns(): Promise<Turn[]> {
-    return [];
+  async turns(ref: Parameters<Conversations["turns"]>[0]): Promise<Turn[]> {
+    return this.answered.filter((t) => this.accepted.get(t.id)?.conversationKey === ref.conversationKey);
   }
 
   async cancel(): Promise<void> {}

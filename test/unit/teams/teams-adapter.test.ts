@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { FeedbackService, type TurnFeedback } from "../../../src/conversation/feedback.ts";
+import { HandoffService } from "../../../src/conversation/handoff.ts";
+import { createLogger } from "../../../src/logger.ts";
 import { FakeBotConnector, type ReceivedActivity } from "../../fakes/fake-bot-connector.ts";
-import { botAdded, channelMessage, personalMessage } from "../../fakes/teams-activities.ts";
+import {
+  botAdded,
+  cardSubmit,
+  channelMessage,
+  feedbackInvoke,
+  personalMessage,
+} from "../../fakes/teams-activities.ts";
 import { ScriptedConversations } from "../../fakes/teams-scripted-conversations.ts";
 import { startTeamsServer, type TeamsTestServer } from "./teams-test-server.ts";
 
@@ -24,13 +33,22 @@ describe("Teams adapter against a fake Bot Framework connector", () => {
     answer: (m) => `You asked: ${m.text}. Refunds take five days [1].`,
     citations,
   });
+  const votes = new Map<string, TurnFeedback>();
+  const logger = createLogger({ level: "silent" });
+  const feedback = new FeedbackService({
+    store: { setFeedback: async (_ref, turnId, vote) => votes.set(turnId, vote) },
+    logger,
+  });
+  const handoff = new HandoffService({ turns: (ref) => conversations.turns(ref), logger });
+  const supportChannel = "19:support0000000000000000000000@thread.tacv2";
   let teams: TeamsTestServer;
 
   before(async () => {
     await connector.start();
     teams = await startTeamsServer({
-      env: { TEAMS_SERVICE_URL_ALLOWLIST: connector.origin },
+      env: { TEAMS_SERVICE_URL_ALLOWLIST: connector.origin, TEAMS_HANDOFF_CONVERSATION: supportChannel },
       conversations,
+      extra: { feedback, handoff },
     });
   });
   after(async () => {
@@ -72,7 +90,7 @@ describe("Teams adapter against a fake Bot Framework connector", () => {
     assert.equal(final.activity.text, "You asked: how do refunds work?. Refunds take five days [1].");
     assert.equal(final.activity.channelData.streamType, "final");
     assert.equal(final.activity.channelData.streamId, streamId);
-    assert.equal(final.activity.channelData.feedbackLoopEnabled, true);
+    assert.equal(final.activity.channelData.feedbackLoopEnabled, true, "Teams' own thumbs up/down");
     // Sources travel in an Adaptive Card, numbered like the answer's [n] markers.
     const card = final.activity.attachments?.[0];
     assert.equal(card?.contentType, "application/vnd.microsoft.card.adaptive");
@@ -99,11 +117,62 @@ describe("Teams adapter against a fake Bot Framework connector", () => {
       calls.map((r) => r.activity.type),
       ["typing", "message"],
     );
-    assert.equal(final.activity.channelData.streamType, undefined);
+    assert.equal(final.activity.channelData?.streamType, undefined);
     assert.equal(final.activity.text, "You asked: where is my invoice?. Refunds take five days [1].");
     const submitted = conversations.submitted.find((m) => m.conversationKey === conversationId);
     assert.equal(submitted?.text, "where is my invoice?");
     assert.ok(conversationId.includes(";messageid="), "a channel thread is its own conversation");
+  });
+
+  it("records Teams' thumbs-down with its reason on the answer it was given for", async () => {
+    const activity = personalMessage({ serviceUrl: connector.serviceUrl, text: "vote on me" });
+    const conversationId = (activity.conversation as { id: string }).id;
+    await teams.post(activity);
+    const final = await connector.waitFor((r) => r.conversationId === conversationId && isFinal(r));
+    await teams.adapter.idle();
+    const invoke = feedbackInvoke({
+      serviceUrl: connector.serviceUrl,
+      conversationId,
+      replyToId: final.activity.channelData.streamId,
+      reaction: "dislike",
+      text: "too vague",
+    });
+    const response = await teams.post(invoke);
+    assert.equal(response.status, 200);
+    const [turn] = await conversations.turns({
+      channel: "teams",
+      tenant: "any",
+      conversationKey: conversationId,
+    });
+    const messageId = turn?.id;
+    assert.ok(messageId);
+    assert.deepEqual(
+      { vote: votes.get(messageId)?.vote, reason: votes.get(messageId)?.reason },
+      { vote: "down", reason: "too vague" },
+    );
+    const unknown = feedbackInvoke({
+      serviceUrl: connector.serviceUrl,
+      conversationId,
+      replyToId: "not-a-bot-message",
+      reaction: "like",
+    });
+    assert.equal((await teams.post(unknown)).status, 404);
+  });
+
+  it("hands the conversation to the Teams support channel when Talk to a person is pressed", async () => {
+    const activity = personalMessage({ serviceUrl: connector.serviceUrl, text: "I need a human" });
+    const conversationId = (activity.conversation as { id: string }).id;
+    await teams.post(activity);
+    const final = await connector.waitFor((r) => r.conversationId === conversationId && isFinal(r));
+    await teams.adapter.idle();
+    const button = final.activity.attachments[0].content.actions[0];
+    assert.equal(button.title, "Talk to a person");
+    const click = cardSubmit({ serviceUrl: connector.serviceUrl, conversationId, value: button.data });
+    assert.equal((await teams.post(click)).status, 200);
+    const posted = await connector.waitFor((r) => r.conversationId === supportChannel);
+    assert.match(posted.activity.text, /I need a human/);
+    const confirmation = connector.for(conversationId).at(-1);
+    assert.match(confirmation?.activity.text, /person from the support team/);
   });
 
   it("ignores a channel message that does not mention the bot", async () => {
