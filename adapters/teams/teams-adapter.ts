@@ -141,10 +141,8 @@ export class TeamsAdapter implements ChannelAdapter {
 
   readiness(): Record<string, unknown> {
     return {
-      teams: {
-        jwtValidation: this.validating ? "on" : "OFF (no MICROSOFT_APP_ID: local development only)",
-        outbox: this.outboxSize,
-      },
+      jwtValidation: this.validating ? "on" : "OFF (no MICROSOFT_APP_ID: local development only)",
+      undeliveredAnswers: this.outboxSize,
     };
   }
 

@@ -257,7 +257,7 @@ describe("Teams adapter against a fake Bot Framework connector", () => {
   });
 
   it("reports in readiness that JWT validation is off without an app id", () => {
-    const ready = teams.adapter.readiness() as { teams: { jwtValidation: string } };
-    assert.match(ready.teams.jwtValidation, /^OFF/);
+    const ready = teams.adapter.readiness() as { jwtValidation: string };
+    assert.match(ready.jwtValidation, /^OFF/);
   });
 });

@@ -87,7 +87,7 @@ describe("Teams adapter with Bot Framework JWT validation on (local signing key,
   });
 
   it("reports in readiness that JWT validation is on", () => {
-    const ready = teams.adapter.readiness() as { teams: { jwtValidation: string } };
-    assert.equal(ready.teams.jwtValidation, "on");
+    const ready = teams.adapter.readiness() as { jwtValidation: string };
+    assert.equal(ready.jwtValidation, "on");
   });
 });
