@@ -1,9 +1,12 @@
 import type { Config } from "../src/config.ts";
+import { TeamsAdapter } from "./teams/teams-adapter.ts";
 import type { ChannelAdapter } from "./types.ts";
 import { WebchatAdapter } from "./webchat/webchat-adapter.ts";
 
 /** The channels this gateway serves; each is enabled by its own configuration. */
 export function createAdapters(_config: Config): ChannelAdapter[] {
   const adapters: ChannelAdapter[] = [new WebchatAdapter()];
+  // Teams is always served: without MICROSOFT_APP_ID it runs unverified (warned at start-up and in /readyz).
+  adapters.push(new TeamsAdapter());
   return adapters;
 }
