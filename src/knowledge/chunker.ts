@@ -58,17 +58,19 @@ function split(lines: SourceLine[], maxTokens: number): SourceLine[][] {
   let size = 0;
   let lastBreak = -1;
   for (const line of lines) {
-    const cost = estimateTokens(line.text) + 1;
-    if (size + cost > maxTokens && part.length > 0) {
-      // Cut at the last paragraph break when there is one, else before this line.
-      const cut = lastBreak > 0 ? lastBreak : part.length;
+    const lineCost = estimateTokens(line.text) + 1;
+    if (size + lineCost > maxTokens && part.length > 0) {
+      // Cut at the last paragraph break when what follows it still fits with this line, else here.
+      const cost = (ls: SourceLine[]) => ls.reduce((s, l) => s + estimateTokens(l.text) + 1, 0);
+      let cut = lastBreak > 0 ? lastBreak : part.length;
+      if (cost(part.slice(cut)) + lineCost > maxTokens) cut = part.length;
       parts.push(part.slice(0, cut));
       part = part.slice(cut);
-      size = part.reduce((s, l) => s + estimateTokens(l.text) + 1, 0);
+      size = cost(part);
       lastBreak = -1;
     }
     part.push(line);
-    size += cost;
+    size += lineCost;
     if (line.text.trim() === "") lastBreak = part.length;
   }
   parts.push(part);

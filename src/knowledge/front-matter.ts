@@ -64,7 +64,7 @@ export function parseFrontMatter(path: string, lines: string[]): FrontMatterResu
     message,
   });
   const lineCounter = new LineCounter();
-  const doc = parseDocument(lines.slice(1, end).join("\n"), { lineCounter, prettyErrors: false });
+  const doc = parseDocument(lines.slice(1, end).join("\n"), { lineCounter });
   // Block line k (1-based) is file line k + 1, because the opening --- is line 1.
   if (doc.errors.length > 0) {
     return {
