@@ -82,6 +82,37 @@ const envSchema = z.object({
   WEBCHAT_ALLOWED_ORIGINS: list.default([]),
   WEBCHAT_IDENTITY_SECRET: optionalString,
   WEBCHAT_REQUIRE_IDENTITY: bool.default(false),
+  /**
+   * Further sites embedding the widget, each with its own origins and identity secret, as JSON:
+   * `[{"id":"shop","origins":["https://shop.example"],"identitySecret":"...","requireIdentity":true}]`.
+   * The site id becomes the conversations' tenant; "web" is the site of the WEBCHAT_* settings above.
+   */
+  WEBCHAT_SITES: z
+    .string()
+    .default("[]")
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON array of sites" });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z
+        .array(
+          z.object({
+            id: z
+              .string()
+              .regex(/^[A-Za-z0-9_.-]{1,64}$/, "site id: letters, digits, '_', '.', '-' only")
+              .refine((id) => id !== "web", 'site id "web" is the default site; pick another'),
+            origins: z.array(z.string().min(1)).min(1),
+            identitySecret: z.string().min(16).optional(),
+            requireIdentity: z.boolean().default(false),
+          }),
+        )
+        .refine((sites) => new Set(sites.map((s) => s.id)).size === sites.length, "site ids must be unique"),
+    ),
 
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -169,6 +200,7 @@ function shape(e: Parsed) {
       allowedOrigins: e.WEBCHAT_ALLOWED_ORIGINS,
       identitySecret: e.WEBCHAT_IDENTITY_SECRET,
       requireIdentity: e.WEBCHAT_REQUIRE_IDENTITY,
+      sites: e.WEBCHAT_SITES,
     },
     slack: {
       botToken: e.SLACK_BOT_TOKEN,
@@ -236,7 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? "configuration");
     const got = merged[name];
-    const shown = got === undefined || /SECRET|TOKEN|PASSWORD/.test(name) ? "" : ` (got "${got}")`;
+    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|SITES/.test(name) ? "" : ` (got "${got}")`;
     throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? "invalid"}${shown}`);
   }
   return shape(result.data);
