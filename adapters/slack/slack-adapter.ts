@@ -1,0 +1,281 @@
+import { App, type Receiver, SocketModeReceiver, webApi } from "@slack/bolt";
+import type { Config } from "../../src/config.ts";
+import type { FeedbackService } from "../../src/conversation/feedback.ts";
+import { HandoffService } from "../../src/conversation/handoff.ts";
+import { asCodedError, ConfigError } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { AdapterContext, ChannelAdapter } from "../types.ts";
+import { boltLogger } from "./bolt-logger.ts";
+import type { AnswerControls } from "./slack-blocks.ts";
+import { SlackEventDedupe } from "./slack-event-dedupe.ts";
+import { SlackHandoffDestination } from "./slack-handoff-destination.ts";
+import { SlackHttpReceiver } from "./slack-http-receiver.ts";
+import { registerInteractions } from "./slack-interactions.ts";
+import {
+  type SlackMessageEvent,
+  type SlackReplyTarget,
+  selectMessage,
+  toInboundMessage,
+} from "./slack-message.ts";
+import { SlackReplySink, type StreamingSupport, slackErrorCode } from "./slack-reply-sink.ts";
+
+export interface SlackAdapterOptions {
+  /** See SlackReplySink. @defaultValue 250 */
+  appendIntervalMs?: number;
+  /** See SlackReplySink. @defaultValue 1000 */
+  updateIntervalMs?: number;
+  /** See SlackHttpReceiver. @defaultValue 2500 */
+  ackDeadlineMs?: number;
+  /** Retries of a failed Web API call (429s included) before an answer is given up. @defaultValue 5 */
+  apiRetries?: number;
+}
+
+export type SlackTransport = "http" | "socket";
+
+/**
+ * Socket Mode when SLACK_SOCKET_MODE is on, or when only an app-level token is given (no signing
+ * secret: there is no public URL to sign requests to); the Events API over HTTP otherwise.
+ */
+export function slackTransport(slack: Config["slack"]): SlackTransport {
+  if (slack.socketMode || (slack.appToken !== undefined && slack.signingSecret === undefined))
+    return "socket";
+  return "http";
+}
+
+/** True when the configuration asks for the Slack channel at all. */
+export function slackEnabled(config: Config): boolean {
+  return config.slack.botToken !== undefined;
+}
+
+/** The Web API base URL must end with "/": the client appends method names to it. */
+function apiUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  return raw.endsWith("/") ? raw : `${raw}/`;
+}
+
+/**
+ * The Slack channel on Bolt: app mentions in channels and every DM message, answered in the thread,
+ * streamed; over the Events API (POST /slack/events on the gateway) or Socket Mode.
+ */
+export class SlackAdapter implements ChannelAdapter {
+  readonly channel = "slack" as const;
+  readonly #options: SlackAdapterOptions;
+  readonly #streaming: StreamingSupport = { enabled: true };
+  readonly #inflight = new Set<Promise<void>>();
+  #ctx: AdapterContext | undefined;
+  #log: Logger | undefined;
+  #bolt: App | undefined;
+  #receiver: Receiver | undefined;
+  #dedupe: SlackEventDedupe | undefined;
+  #transport: SlackTransport = "http";
+  #botUserId: string | undefined;
+  #controls: AnswerControls = { feedback: false, handoff: false };
+  #feedback: FeedbackService | undefined;
+
+  constructor(options: SlackAdapterOptions = {}) {
+    this.#options = options;
+  }
+
+  async init(context: AdapterContext): Promise<void> {
+    const { config, logger, redis } = context;
+    const slack = config.slack;
+    const log = logger.child({ component: "slack" });
+    this.#ctx = context;
+    this.#log = log;
+    if (!slack.botToken)
+      throw new ConfigError("SLACK_BOT_TOKEN is required for the Slack channel (xoxb-...).");
+    this.#transport = slackTransport(slack);
+    if (this.#transport === "http" && !slack.signingSecret) {
+      throw new ConfigError(
+        "SLACK_SIGNING_SECRET is required for the Slack Events API (or use SLACK_SOCKET_MODE).",
+      );
+    }
+    if (this.#transport === "socket" && !slack.appToken) {
+      throw new ConfigError("SLACK_APP_TOKEN (xapp-...) is required for Slack Socket Mode.");
+    }
+    const bLogger = boltLogger(log, { content: config.log.content });
+    const slackApiUrl = apiUrl(slack.apiUrl);
+    const clientOptions: webApi.WebClientOptions = {
+      ...(slackApiUrl ? { slackApiUrl } : {}),
+      logger: bLogger,
+      // Bounded: a 429 is waited out (Retry-After) and retried, but an answer is not held for half an hour.
+      retryConfig: { retries: this.#options.apiRetries ?? 5, factor: 2, minTimeout: 500, maxTimeout: 10_000 },
+    };
+    const client = new webApi.WebClient(slack.botToken, clientOptions);
+    // Learn who the bot is once, so that its own messages and mentions are recognised without an
+    // auth.test per event; if Slack is unreachable now, Bolt asks again on the first event.
+    let botId: string | undefined;
+    try {
+      const auth = await client.auth.test();
+      this.#botUserId = auth.user_id;
+      botId = auth.bot_id;
+    } catch (error) {
+      log.warn(
+        { err: slackErrorCode(error) ?? String(error) },
+        "slack auth.test failed; will retry on first event",
+      );
+    }
+    this.#dedupe = new SlackEventDedupe(redis, config.redis.prefix, config.conversation.dedupeTtlSeconds);
+    this.#receiver =
+      this.#transport === "socket"
+        ? new SocketModeReceiver({
+            appToken: slack.appToken as string,
+            logger: bLogger,
+            installerOptions: { clientOptions },
+          })
+        : new SlackHttpReceiver({
+            app: context.app,
+            signingSecret: slack.signingSecret as string,
+            logger: log,
+            ...(this.#options.ackDeadlineMs ? { ackDeadlineMs: this.#options.ackDeadlineMs } : {}),
+          });
+    const bolt = new App({
+      token: slack.botToken,
+      receiver: this.#receiver,
+      logger: bLogger,
+      clientOptions,
+      ...(this.#botUserId && botId ? { botUserId: this.#botUserId, botId } : {}),
+    });
+    this.#bolt = bolt;
+
+    this.#feedback = context.feedback;
+    const handoff = this.#handoffService(context, client);
+    this.#controls = {
+      feedback: this.#feedback !== undefined,
+      handoff: (handoff?.destinations.length ?? 0) > 0,
+    };
+
+    bolt.event("app_mention", async ({ event, body, context: c }) => {
+      await this.#onMessage(event as SlackMessageEvent, body, c.botUserId);
+    });
+    bolt.event("message", async ({ event, body, context: c }) => {
+      await this.#onMessage(event as SlackMessageEvent, body, c.botUserId);
+    });
+    registerInteractions(bolt, { feedback: this.#feedback, handoff, logger: log });
+    bolt.use(async ({ body, next }) => {
+      const type = (body as { event?: { type?: string } }).event?.type ?? (body as { type?: string }).type;
+      if (type !== "app_mention" && type !== "message" && type !== "block_actions") {
+        log.debug({ type }, "slack event not handled; acknowledged");
+      }
+      await next();
+    });
+    bolt.error(async (error) => {
+      // Rethrown so that the receiver answers 500 and Slack delivers again (dedupe keys were released).
+      throw error;
+    });
+    log.info(
+      { transport: this.#transport, botUserId: this.#botUserId, controls: this.#controls },
+      "slack channel ready",
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.#bolt?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#bolt?.stop().catch(() => undefined);
+    const grace = this.#ctx?.config.queue.shutdownGraceMs ?? 0;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#inflight]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, grace);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  readiness(): Record<string, unknown> {
+    return { transport: this.#transport, streaming: this.#streaming.enabled, answering: this.#inflight.size };
+  }
+
+  /** The shared handoff service, with the support channel registered when SLACK_HANDOFF_CHANNEL is set. */
+  #handoffService(context: AdapterContext, client: webApi.WebClient): HandoffService | undefined {
+    const channel = context.config.slack.handoffChannel;
+    let service = context.handoff;
+    if (channel) {
+      service ??= new HandoffService({
+        turns: (ref) => context.conversations.turns(ref),
+        logger: context.logger,
+        redis: context.redis,
+        prefix: context.config.redis.prefix,
+      });
+      service.register(new SlackHandoffDestination(client, channel));
+    }
+    return service;
+  }
+
+  async #onMessage(event: SlackMessageEvent, body: Record<string, unknown>, botUserId: string | undefined) {
+    const ctx = this.#ctx;
+    const log = this.#log;
+    const bolt = this.#bolt;
+    if (!ctx || !log || !bolt || !this.#dedupe) return;
+    const teamId = typeof body.team_id === "string" ? body.team_id : undefined;
+    const selection = selectMessage(event, teamId, botUserId ?? this.#botUserId);
+    if (!selection.handle) {
+      log.debug({ reason: selection.reason }, "slack message ignored");
+      return;
+    }
+    const eventId = typeof body.event_id === "string" ? body.event_id : undefined;
+    if (eventId && !(await this.#dedupe.claim(eventId))) {
+      log.info({ eventId }, "slack event already handled; dropped");
+      return;
+    }
+    const inbound = toInboundMessage(selection.reply, selection.text);
+    let submission: Awaited<ReturnType<AdapterContext["conversations"]["submit"]>>;
+    try {
+      submission = await ctx.conversations.submit(inbound);
+    } catch (error) {
+      const coded = asCodedError(error);
+      if (coded.status >= 400 && coded.status < 500) {
+        // The person's message was refused (empty, too long, rate-limited): tell them; a retry would not help.
+        log.info({ code: coded.code }, "slack message refused");
+        this.#track(this.#notice(bolt.client, selection.reply, coded.message));
+        return;
+      }
+      if (eventId) await this.#dedupe.release(eventId);
+      throw error;
+    }
+    if (submission.duplicate) {
+      log.info({ messageId: submission.messageId }, "slack message already accepted; not answered twice");
+      return;
+    }
+    const sink = new SlackReplySink({
+      client: bolt.client,
+      target: selection.reply,
+      messageId: submission.messageId,
+      conversationKey: inbound.conversationKey,
+      controls: this.#controls,
+      streaming: this.#streaming,
+      logger: log,
+      ...(this.#options.appendIntervalMs !== undefined
+        ? { appendIntervalMs: this.#options.appendIntervalMs }
+        : {}),
+      ...(this.#options.updateIntervalMs !== undefined
+        ? { updateIntervalMs: this.#options.updateIntervalMs }
+        : {}),
+    });
+    sink.acknowledge();
+    this.#track(
+      ctx.conversations.follow(submission.messageId, sink).catch((error: unknown) => {
+        log.error(
+          { messageId: submission.messageId, code: asCodedError(error).code },
+          "slack answer not delivered",
+        );
+      }),
+    );
+  }
+
+  async #notice(client: webApi.WebClient, reply: SlackReplyTarget, text: string): Promise<void> {
+    await client.chat
+      .postMessage({ channel: reply.channel, thread_ts: reply.threadTs, text })
+      .then(() => undefined)
+      .catch((error: unknown) => this.#log?.warn({ err: slackErrorCode(error) }, "slack notice not posted"));
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inflight.add(work);
+    void work.finally(() => this.#inflight.delete(work));
+  }
+}

@@ -1,0 +1,108 @@
+import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
+import type { FeedbackService } from "../../src/conversation/feedback.ts";
+import type { HandoffService } from "../../src/conversation/handoff.ts";
+import type { ConversationRef } from "../../src/conversation/inbound-message.ts";
+import { asCodedError } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
+import { ACTION_HANDOFF, ACTION_VOTE_UP, decodeActionValue } from "./slack-blocks.ts";
+
+export interface InteractionDeps {
+  feedback: FeedbackService | undefined;
+  handoff: HandoffService | undefined;
+  logger: Logger;
+}
+
+type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & { client: App["client"] };
+
+/** Where the clicked answer lives, read from the (Slack-signed) interaction payload. */
+function locate(args: ButtonArgs) {
+  const { body, action } = args;
+  const value = decodeActionValue(action.value);
+  const channel = body.channel?.id ?? body.container?.channel_id;
+  const tenant = body.team?.id ?? body.user.team_id;
+  if (!value || !channel || !tenant) return undefined;
+  const ref: ConversationRef = { channel: "slack", tenant, conversationKey: value.conversationKey };
+  const threadTs = value.conversationKey.slice(value.conversationKey.indexOf(":") + 1);
+  return { value, ref, channel, threadTs, userId: body.user.id };
+}
+
+/**
+ * The buttons under each answer: 👍/👎 store a vote with the turn, "Talk to a person" hands the
+ * conversation to the support channel. Each click is acknowledged first (Slack wants it within 3 s);
+ * the result is told to the clicker only (ephemeral), except a handoff, which the thread should see.
+ */
+export function registerInteractions(app: App, deps: InteractionDeps): void {
+  const log = deps.logger.child({ component: "slack-interactions" });
+
+  const tell = async (args: ButtonArgs, channel: string, threadTs: string, text: string) => {
+    await args.client.chat.postEphemeral({ channel, user: args.body.user.id, thread_ts: threadTs, text });
+  };
+
+  app.action<BlockAction<ButtonAction>>(
+    { type: "block_actions", action_id: /^sgw_vote_(up|down)$/ },
+    async (args) => {
+      await args.ack();
+      const where = locate(args as ButtonArgs);
+      if (!where || !deps.feedback) {
+        log.warn(
+          { action: args.action.action_id },
+          "vote ignored: unknown answer or feedback not configured",
+        );
+        return;
+      }
+      const vote = args.action.action_id === ACTION_VOTE_UP ? "up" : "down";
+      try {
+        await deps.feedback.record({
+          ref: where.ref,
+          turnId: where.value.messageId,
+          vote,
+          userId: where.userId,
+        });
+        await tell(args as ButtonArgs, where.channel, where.threadTs, "Thanks for the feedback.");
+      } catch (error) {
+        await tell(args as ButtonArgs, where.channel, where.threadTs, asCodedError(error).message);
+      }
+    },
+  );
+
+  app.action<BlockAction<ButtonAction>>(
+    { type: "block_actions", action_id: ACTION_HANDOFF },
+    async (args) => {
+      await args.ack();
+      const where = locate(args as ButtonArgs);
+      if (!where || !deps.handoff) {
+        log.warn("handoff ignored: unknown answer or handoff not configured");
+        return;
+      }
+      const client = (args as ButtonArgs).client;
+      const link = await client.chat
+        .getPermalink({ channel: where.channel, message_ts: where.threadTs })
+        .then((r) => r.permalink)
+        .catch(() => undefined);
+      try {
+        const result = await deps.handoff.request({
+          ref: where.ref,
+          userId: where.userId,
+          turnId: where.value.messageId,
+          ...(link ? { link } : {}),
+        });
+        if (result.accepted) {
+          await client.chat.postMessage({
+            channel: where.channel,
+            thread_ts: where.threadTs,
+            text: `<@${where.userId}> I've asked a person from support to join; they will reply in this thread.`,
+          });
+        } else {
+          await tell(
+            args as ButtonArgs,
+            where.channel,
+            where.threadTs,
+            "A person from support has already been asked.",
+          );
+        }
+      } catch (error) {
+        await tell(args as ButtonArgs, where.channel, where.threadTs, asCodedError(error).message);
+      }
+    },
+  );
+}
