@@ -10,6 +10,7 @@ import {
   type LlamaContextSequence,
   type LlamaModel,
   resolveChatWrapper,
+  type Token,
   TokenBias,
 } from "node-llama-cpp";
 import { ErrorCode, GatewayError } from "../errors.ts";
@@ -88,7 +89,14 @@ export class LlamaEngine implements Engine {
     this.description = `llama: ${basename(options.modelPath)}, ${this.capacity} sequences, ${backend}`;
     if (options.ignoreEos) {
       const bias = new TokenBias(model.tokenizer);
-      for (const token of [model.tokens.eos, model.tokens.eot]) if (token !== null) bias.set(token, "never");
+      // llama.cpp's --ignore-eos is a -inf logit bias on every end-of-generation token (EOS and the chat
+      // template's end-of-turn, ChatML's <|im_end|>). node-llama-cpp's TokenBias.set() deliberately skips
+      // those tokens, so the bias goes into its map directly; only benchmarks and tests turn this on.
+      const biases = (bias as unknown as { _biases: Map<Token, number> })._biases;
+      const vocabulary = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+      for (let token = 0; token < vocabulary; token++) {
+        if (model.isEogToken(token as Token)) biases.set(token as Token, Number.NEGATIVE_INFINITY);
+      }
       this.tokenBias = bias;
     }
   }
