@@ -189,7 +189,8 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
     return info;
   }
 
-  startWatching(): void {
+  /** Resolves once the watcher has scanned the folder: changes from then on are seen. */
+  async startWatching(): Promise<void> {
     const debounceMs = this.#options.debounceMs ?? 100;
     this.#watcher = watchFolder(this.#options.dir, {
       ignoreInitial: true,
@@ -208,6 +209,8 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
     this.#watcher.on("error", (error) =>
       this.#logger.error({ err: error }, "knowledge folder watcher failed"),
     );
+    const watcher = this.#watcher;
+    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   }
 
   async close(): Promise<void> {
@@ -230,6 +233,6 @@ export async function createKnowledgeBase(options: KnowledgeBaseOptions): Promis
       : undefined);
   const base = new FolderKnowledgeBase(options, embedder);
   await base.reload();
-  if (options.watch) base.startWatching();
+  if (options.watch) await base.startWatching();
   return base;
 }
