@@ -1,12 +1,14 @@
 import type { Config } from "../src/config.ts";
+import { SlackAdapter, slackEnabled } from "./slack/slack-adapter.ts";
 import { TeamsAdapter } from "./teams/teams-adapter.ts";
 import type { ChannelAdapter } from "./types.ts";
 import { WebchatAdapter } from "./webchat/webchat-adapter.ts";
 
 /** The channels this gateway serves; each is enabled by its own configuration. */
-export function createAdapters(_config: Config): ChannelAdapter[] {
+export function createAdapters(config: Config): ChannelAdapter[] {
   const adapters: ChannelAdapter[] = [new WebchatAdapter()];
   // Teams is always served: without MICROSOFT_APP_ID it runs unverified (warned at start-up and in /readyz).
   adapters.push(new TeamsAdapter());
+  if (slackEnabled(config)) adapters.push(new SlackAdapter());
   return adapters;
 }

@@ -8,6 +8,8 @@ import type { ChannelAdapter } from "../../adapters/types.ts";
 import type { Config } from "../config.ts";
 import { RedisContextStore } from "../conversation/context-store.ts";
 import { ConversationManager } from "../conversation/conversation-manager.ts";
+import { FeedbackService } from "../conversation/feedback.ts";
+import { HandoffService } from "../conversation/handoff.ts";
 import { RateLimiter } from "../conversation/rate-limiter.ts";
 import { AnswerLedger } from "../inference/answer-ledger.ts";
 import { ReplyHub } from "../inference/reply-hub.ts";
@@ -61,6 +63,12 @@ export async function startGateway(
       ? { embeddingModelPath: config.knowledge.embeddingModelPath }
       : {}),
   });
+  const contextStore = new RedisContextStore({
+    redis,
+    keys,
+    maxTurns: config.conversation.historyTurns,
+    ttlSeconds: config.conversation.contextTtlSeconds,
+  });
   const conversations = new ConversationManager({
     config,
     keys,
@@ -71,12 +79,7 @@ export async function startGateway(
       contextTtlSeconds: config.conversation.contextTtlSeconds,
       dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
     }),
-    contextStore: new RedisContextStore({
-      redis,
-      keys,
-      maxTurns: config.conversation.historyTurns,
-      ttlSeconds: config.conversation.contextTtlSeconds,
-    }),
+    contextStore,
     queue,
     hub,
     rateLimiter: new RateLimiter(redis, keys),
@@ -88,6 +91,15 @@ export async function startGateway(
 
   const app = createHttpApp();
   const adapters = options.adapters ?? createAdapters(config);
+  // Shared by every channel: votes are stored with their turns; each channel registers its handoff destination.
+  const feedback = new FeedbackService({ store: contextStore, logger: log });
+  const handoff = new HandoffService({
+    turns: (ref) => conversations.turns(ref),
+    logger: log,
+    redis,
+    prefix: config.redis.prefix,
+    dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
+  });
   mountHealthRoutes(app, {
     redis,
     keys,
@@ -102,7 +114,7 @@ export async function startGateway(
     },
   });
   for (const adapter of adapters) {
-    await adapter.init({ config, app, conversations, redis, logger: log, metrics });
+    await adapter.init({ config, app, conversations, redis, logger: log, metrics, feedback, handoff });
   }
   app.use(errorHandler(log));
   for (const adapter of adapters) await adapter.start();
