@@ -53,11 +53,11 @@ export async function startGateway(
   const queueConnection = createRedis(config.redis.url, log, { name: "gateway-queue" });
   const metrics = options.metrics ?? createMetrics();
   const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: keys("bull") });
-  const hub = new ReplyHub(reader, redis, log);
+  const hub = new ReplyHub(reader, redis, logger);
   const knowledge = await createKnowledgeBase({
     dir: config.knowledge.dir,
     watch: config.knowledge.watch,
-    logger: log,
+    logger,
     minScore: config.knowledge.minScore,
     ...(config.knowledge.embeddingModelPath
       ? { embeddingModelPath: config.knowledge.embeddingModelPath }
@@ -84,7 +84,7 @@ export async function startGateway(
     hub,
     rateLimiter: new RateLimiter(redis, keys),
     metrics,
-    logger: log,
+    logger,
     retriever: knowledge,
     publishCancel: (messageId) => redis.publish(keys("cancel"), messageId),
   });
@@ -92,10 +92,10 @@ export async function startGateway(
   const app = createHttpApp();
   const adapters = options.adapters ?? createAdapters(config);
   // Shared by every channel: votes are stored with their turns; each channel registers its handoff destination.
-  const feedback = new FeedbackService({ store: contextStore, logger: log });
+  const feedback = new FeedbackService({ store: contextStore, logger });
   const handoff = new HandoffService({
     turns: (ref) => conversations.turns(ref),
-    logger: log,
+    logger,
     redis,
     prefix: config.redis.prefix,
     dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
@@ -114,7 +114,7 @@ export async function startGateway(
     },
   });
   for (const adapter of adapters) {
-    await adapter.init({ config, app, conversations, redis, logger: log, metrics, feedback, handoff });
+    await adapter.init({ config, app, conversations, redis, logger, metrics, feedback, handoff });
   }
   app.use(errorHandler(log));
   for (const adapter of adapters) await adapter.start();
