@@ -9,7 +9,8 @@ export interface Citation {
 }
 
 export interface Turn {
-  id: string;
+  /** The answer's message id. */
+  messageId: string;
   question: string;
   answer: string;
   citations: Citation[];
