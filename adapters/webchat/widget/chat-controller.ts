@@ -45,7 +45,7 @@ export class ChatController {
       for (const turn of turns) {
         this.view.addUserMessage(turn.question);
         this.finish(
-          { messageId: turn.id, text: turn.answer, citations: turn.citations },
+          { messageId: turn.messageId, text: turn.answer, citations: turn.citations },
           turn.feedback?.vote,
         );
       }
