@@ -5,18 +5,19 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { prepareCovidfaq } from "../../../bench/covidfaq-eval.ts";
 import { runKb } from "../../../src/cli/kb-command.ts";
+import type { EvalResult } from "../../../src/knowledge/retrieval-eval.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "../../..");
 
-async function evalJson(knowledge: string, questions: string): Promise<Record<string, number>> {
+async function evalJson(knowledge: string, questions: string): Promise<EvalResult> {
   let stdout = "";
   const code = await runKb(["eval", "--knowledge", knowledge, "--questions", questions, "--json"], {
     stdout: { write: (t: string) => (stdout += t) },
     stderr: { write: () => true },
   });
   assert.equal(code, 0);
-  return JSON.parse(stdout) as Record<string, number>;
+  return JSON.parse(stdout) as EvalResult;
 }
 
 // Quality floors, not speed: they fail when a change to chunking or ranking makes retrieval worse.
