@@ -30,7 +30,9 @@ describe("answer time budget and cancellation", () => {
     assert.equal(error?.data.code, "timeout");
     assert.equal(events.filter((e) => e.event === "reply").length, 0);
     // The freed sequences take new work: two more answers (each also hitting the budget) both finish.
-    const more = await Promise.all([1, 2].map(() => postMessage(h.baseUrl, conversationId, token, "How do I reset my password?")));
+    const more = await Promise.all(
+      [1, 2].map(() => postMessage(h.baseUrl, conversationId, token, "How do I reset my password?")),
+    );
     const ids = await Promise.all(
       more.map(async (r) => ((await r.json()) as { messageId: string }).messageId),
     );
