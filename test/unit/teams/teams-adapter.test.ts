@@ -261,3 +261,38 @@ describe("Teams adapter against a fake Bot Framework connector", () => {
     assert.match(ready.jwtValidation, /^OFF/);
   });
 });
+
+describe("Teams adapter with a tenant allow-list", () => {
+  const connector = new FakeBotConnector();
+  const conversations = new ScriptedConversations({ answer: () => "ok", chunkDelayMs: 1 });
+  let teams: TeamsTestServer;
+
+  before(async () => {
+    await connector.start();
+    teams = await startTeamsServer({
+      env: { TEAMS_SERVICE_URL_ALLOWLIST: connector.origin, TEAMS_ALLOWED_TENANTS: "tenant-a,tenant-b" },
+      conversations,
+    });
+  });
+  after(async () => {
+    await teams.stop();
+    await connector.stop();
+  });
+
+  it("answers listed tenants and refuses others with 403 without enqueueing", async () => {
+    const listed = personalMessage({ serviceUrl: connector.serviceUrl, text: "hi", tenantId: "tenant-b" });
+    assert.equal((await teams.post(listed)).status, 200);
+    const other = personalMessage({ serviceUrl: connector.serviceUrl, text: "hi", tenantId: "tenant-z" });
+    const refused = await teams.post(other);
+    assert.equal(refused.status, 403);
+    assert.match(
+      ((await refused.json()) as { error: { message: string } }).error.message,
+      /TEAMS_ALLOWED_TENANTS/,
+    );
+    await teams.adapter.idle();
+    assert.deepEqual(
+      conversations.submitted.map((m) => m.tenant),
+      ["tenant-b"],
+    );
+  });
+});
