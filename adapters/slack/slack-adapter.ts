@@ -69,8 +69,8 @@ export class SlackAdapter implements ChannelAdapter {
   #dedupe: SlackEventDedupe | undefined;
   #transport: SlackTransport = "http";
   #botUserId: string | undefined;
-  #controls: AnswerControls = { feedback: false, handoff: false };
   #feedback: FeedbackService | undefined;
+  #handoff: HandoffService | undefined;
 
   constructor(options: SlackAdapterOptions = {}) {
     this.#options = options;
@@ -140,10 +140,7 @@ export class SlackAdapter implements ChannelAdapter {
 
     this.#feedback = context.feedback;
     const handoff = this.#handoffService(context, client);
-    this.#controls = {
-      feedback: this.#feedback !== undefined,
-      handoff: (handoff?.destinations.length ?? 0) > 0,
-    };
+    this.#handoff = handoff;
 
     bolt.event("app_mention", async ({ event, body, context: c }) => {
       await this.#onMessage(event as SlackMessageEvent, body, c.botUserId);
@@ -188,6 +185,11 @@ export class SlackAdapter implements ChannelAdapter {
 
   readiness(): Record<string, unknown> {
     return { transport: this.#transport, streaming: this.#streaming.enabled, answering: this.#inflight.size };
+  }
+
+  /** Decided per answer: other channels may register handoff destinations after this one started. */
+  #controls(): AnswerControls {
+    return { feedback: this.#feedback !== undefined, handoff: (this.#handoff?.destinations.length ?? 0) > 0 };
   }
 
   /** The shared handoff service, with the support channel registered when SLACK_HANDOFF_CHANNEL is set. */
@@ -246,7 +248,7 @@ export class SlackAdapter implements ChannelAdapter {
       target: selection.reply,
       messageId: submission.messageId,
       conversationKey: inbound.conversationKey,
-      controls: this.#controls,
+      controls: this.#controls(),
       streaming: this.#streaming,
       logger: log,
       ...(this.#options.appendIntervalMs !== undefined

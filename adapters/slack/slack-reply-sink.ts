@@ -102,7 +102,7 @@ export class SlackReplySink implements ReplySink {
     try {
       if (this.#mode === "stream" && this.#ts) {
         const ts = this.#ts;
-        const rest = answer.text.startsWith(this.#sent) ? answer.text.slice(this.#sent.length) : undefined;
+        const rest = remainder(this.#sent, this.#pending, answer.text);
         await this.#o.client.chat.stopStream({
           channel,
           ts,
@@ -251,6 +251,17 @@ export class SlackReplySink implements ReplySink {
         : undefined,
     );
   }
+}
+
+/**
+ * What to append so that the streamed message ends up as the final answer, or undefined when the final
+ * text differs from what was streamed (then the message is rewritten). The final text is trimmed, the
+ * stream is not: whitespace at the ends does not count as a difference.
+ */
+export function remainder(sent: string, pending: string, final: string): string | undefined {
+  if ((sent + pending).trim() === final) return pending.trimEnd();
+  const shown = sent.trimStart();
+  return final.startsWith(shown) ? final.slice(shown.length) : undefined;
 }
 
 /** The Slack platform error code (`{ok:false, error}`), if that is what this is. */
