@@ -135,8 +135,36 @@ const envSchema = z.object({
 
   HANDOFF_WEBHOOK_URL: optionalString,
   HANDOFF_WEBHOOK_SECRET: optionalString,
+  /** Delivery attempts before a webhook handoff is given up (exponential backoff between them). */
+  HANDOFF_WEBHOOK_ATTEMPTS: int(1, 1000).default(30),
+  HANDOFF_WEBHOOK_BACKOFF_MS: int(10, 3_600_000).default(2000),
+  HANDOFF_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /** What the user is told once a person has been asked (admins can change it at run time). */
+  HANDOFF_MESSAGE: z
+    .string()
+    .min(1)
+    .max(1000)
+    .default(
+      "I've asked a person from our support team to take over. They will reply here; until then I'll stay quiet.",
+    ),
   ADMIN_TOKENS: list.default([]),
   RETENTION_DAYS: int(1, 3650).default(90),
+  /** Extra redaction patterns for recorded questions: a JSON array of regular-expression sources. */
+  REDACT_PATTERNS: z
+    .string()
+    .default("[]")
+    .transform((v, ctx) => {
+      try {
+        const parsed = JSON.parse(v) as unknown;
+        if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === "string"))
+          throw new Error("not strings");
+        for (const source of parsed) new RegExp(source, "g");
+        return parsed as string[];
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON array of valid regular expressions" });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -219,8 +247,16 @@ function shape(e: Parsed) {
       serviceUrlAllowlist: e.TEAMS_SERVICE_URL_ALLOWLIST,
       handoffConversation: e.TEAMS_HANDOFF_CONVERSATION,
     },
-    handoff: { webhookUrl: e.HANDOFF_WEBHOOK_URL, webhookSecret: e.HANDOFF_WEBHOOK_SECRET },
+    handoff: {
+      webhookUrl: e.HANDOFF_WEBHOOK_URL,
+      webhookSecret: e.HANDOFF_WEBHOOK_SECRET,
+      webhookAttempts: e.HANDOFF_WEBHOOK_ATTEMPTS,
+      webhookBackoffMs: e.HANDOFF_WEBHOOK_BACKOFF_MS,
+      webhookTimeoutMs: e.HANDOFF_WEBHOOK_TIMEOUT_MS,
+      message: e.HANDOFF_MESSAGE,
+    },
     admin: { tokens: e.ADMIN_TOKENS, retentionDays: e.RETENTION_DAYS },
+    insights: { redactPatterns: e.REDACT_PATTERNS },
   };
 }
 

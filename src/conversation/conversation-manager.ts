@@ -10,8 +10,9 @@ import type { Logger } from "../logger.ts";
 import type { Keyspace } from "../redis/redis-client.ts";
 import type { Metrics } from "../server/metrics.ts";
 import { followAnswer } from "./answer-follower.ts";
+import type { Snippet } from "./citation.ts";
 import type { ContextStore } from "./context-store.ts";
-import type { Conversations, FollowOptions, ReplySink, Submission } from "./conversations.ts";
+import type { AnswerKind, Conversations, FollowOptions, ReplySink, Submission } from "./conversations.ts";
 import {
   type ConversationRef,
   conversationRefOf,
@@ -20,6 +21,35 @@ import {
 } from "./inbound-message.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import type { Turn } from "./turn.ts";
+
+/** What a SubmissionGate decides for a new message, before any answer job exists. */
+export type GateDecision =
+  /** Answer normally. */
+  | { action: "answer" }
+  /** The conversation is with a person: enqueue nothing, tell the channel not to follow an answer. */
+  | { action: "silent" }
+  /** Reply with this fixed text instead of an answer (handoff requested, conversation released). */
+  | { action: "reply"; text: string };
+
+/**
+ * The support loop's hook into the conversation layer: handoff state and intents before a message is
+ * answered, analytics once it is accepted and once its answer is delivered.
+ */
+export interface SubmissionGate {
+  decide(message: InboundMessage, text: string): Promise<GateDecision>;
+  accepted(
+    message: InboundMessage,
+    messageId: string,
+    snippets: Snippet[],
+    knowledgeReady: boolean,
+  ): Promise<void>;
+  answered(info: {
+    messageId: string;
+    channel: string;
+    kind: AnswerKind | string;
+    ttftMs: number;
+  }): Promise<void>;
+}
 
 export interface ConversationManagerOptions {
   config: Config;
@@ -34,6 +64,8 @@ export interface ConversationManagerOptions {
   retriever?: Retriever;
   /** Publishes a cancellation to whichever worker holds a job. */
   publishCancel: (messageId: string) => Promise<unknown>;
+  /** Handoff state, intents and analytics (absent: every message is answered, nothing recorded). */
+  gate?: SubmissionGate;
 }
 
 /** Job options shared by every answer: retried twice on a worker error, kept an hour for inspection. */
@@ -52,6 +84,9 @@ export class ConversationManager implements Conversations {
   readonly #o: ConversationManagerOptions;
   readonly #log: Logger;
   #depth = { value: 0, at: 0 };
+  #sampling: Promise<void> | undefined;
+  /** Admitted by this gateway but not enqueued yet: not in a queue sample, yet already owed a slot. */
+  #admitting = 0;
 
   constructor(options: ConversationManagerOptions) {
     this.#o = options;
@@ -77,7 +112,6 @@ export class ConversationManager implements Conversations {
         `The message is too long (${text.length} characters; the limit is ${config.conversation.maxMessageChars}).`,
       );
     }
-    const ref = conversationRefOf(msg);
     const messageId = messageIdFor(msg.channel, msg.tenant, msg.platformMessageId);
     const seen = await ledger.exists(messageId);
     if (!seen) {
@@ -87,6 +121,22 @@ export class ConversationManager implements Conversations {
         if (error instanceof GatewayError) metrics.rejected.inc({ channel: msg.channel, code: error.code });
         throw error;
       }
+    }
+    try {
+      return await this.#enqueue(msg, text, messageId, seen);
+    } finally {
+      if (!seen) this.#admitting -= 1;
+    }
+  }
+
+  async #enqueue(msg: InboundMessage, text: string, messageId: string, seen: boolean): Promise<Submission> {
+    const { config, ledger, metrics } = this.#o;
+    const ref = conversationRefOf(msg);
+    const gate = this.#o.gate;
+    if (!seen && gate) {
+      const decision = await gate.decide(msg, text);
+      if (decision.action === "silent") return { messageId, duplicate: false, handedOff: true };
+      if (decision.action === "reply") return this.#replyFixed(msg, messageId, decision.text);
     }
     const retriever = this.#o.retriever;
     const snippets =
@@ -110,8 +160,43 @@ export class ConversationManager implements Conversations {
     if (!claim.duplicate) {
       metrics.messages.inc({ channel: msg.channel });
       this.#log.debug({ messageId, channel: msg.channel }, "message accepted");
+      await gate
+        ?.accepted(msg, messageId, snippets, job.knowledgeReady)
+        .catch((error: unknown) =>
+          this.#log.warn({ err: (error as Error).message }, "analytics not recorded"),
+        );
     }
     return { messageId, duplicate: claim.duplicate };
+  }
+
+  /**
+   * Publishes a fixed reply as this message's answer without a job: claimed and finished through the
+   * ledger like any answer, so every channel's follower (and web chat's conversation log) shows it.
+   */
+  async #replyFixed(msg: InboundMessage, messageId: string, text: string): Promise<Submission> {
+    const ref = conversationRefOf(msg);
+    const claim = await this.#o.ledger.claim(ref, messageId);
+    if (claim.duplicate) return { messageId, duplicate: true };
+    await this.#o.ledger.finish(ref, messageId, {
+      t: "final",
+      d: { text, citations: [], kind: "handoff", tokens: 0, at: Date.now() },
+    });
+    this.#o.metrics.messages.inc({ channel: msg.channel });
+    return { messageId, duplicate: false };
+  }
+
+  /**
+   * Relays a support person's text into a conversation as a reply (kind "human"), for channels that
+   * show the conversation's log (web chat). Not kept as a turn: the bot's context stays its own.
+   */
+  async relay(ref: ConversationRef, text: string, id: string): Promise<string> {
+    const messageId = `human-${id}`;
+    await this.#o.ledger.claim(ref, messageId);
+    await this.#o.ledger.finish(ref, messageId, {
+      t: "final",
+      d: { text, citations: [], kind: "human", tokens: 0, at: Date.now() },
+    });
+    return messageId;
   }
 
   async follow(messageId: string, sink: ReplySink, options: FollowOptions = {}): Promise<void> {
@@ -123,6 +208,8 @@ export class ConversationManager implements Conversations {
     const acceptedAt = Number(state.at ?? Date.now());
     const channel = state.ch ?? "unknown";
     let firstChunk = true;
+    let firstAt: number | undefined;
+    const gate = this.#o.gate;
     const measured: ReplySink = {
       onStart: async () => {
         metrics.queueWait.observe({ channel }, (Date.now() - acceptedAt) / 1000);
@@ -131,11 +218,17 @@ export class ConversationManager implements Conversations {
       onChunk: async (text) => {
         if (firstChunk) metrics.timeToFirstToken.observe({ channel }, (Date.now() - acceptedAt) / 1000);
         firstChunk = false;
+        firstAt ??= Date.now();
         await sink.onChunk(text);
       },
       onFinal: async (answer) => {
         metrics.answerTime.observe({ channel }, (Date.now() - acceptedAt) / 1000);
         metrics.answers.inc({ channel, outcome: answer.kind });
+        await gate
+          ?.answered({ messageId, channel, kind: answer.kind, ttftMs: (firstAt ?? Date.now()) - acceptedAt })
+          .catch((error: unknown) =>
+            this.#log.warn({ err: (error as Error).message }, "analytics not recorded"),
+          );
         await sink.onFinal(answer);
       },
       onError: async (failure) => {
@@ -207,16 +300,28 @@ export class ConversationManager implements Conversations {
         retryAfterSeconds: 10,
       });
     }
+    // Counted with no await after the check, so a burst of concurrent requests cannot all pass on the
+    // same sample and overshoot the bound; released once the job is in the queue (and in the next sample).
+    this.#admitting += 1;
   }
 
-  /** Jobs waiting or running, sampled at most every 250 ms so a burst does not hammer Redis. */
+  /**
+   * Jobs waiting or running (sampled at most every 250 ms, one sample at a time, so a burst does not
+   * hammer Redis) plus the messages this gateway is still enqueueing.
+   */
   async queueDepth(): Promise<number> {
-    const now = Date.now();
-    if (now - this.#depth.at > 250) {
-      const counts = await this.#o.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
-      this.#depth = { value: Object.values(counts).reduce((a, b) => a + b, 0), at: now };
-      this.#o.metrics.queueDepth.set(this.#depth.value);
+    if (Date.now() - this.#depth.at > 250) {
+      this.#sampling ??= this.#sampleDepth().finally(() => {
+        this.#sampling = undefined;
+      });
+      await this.#sampling;
     }
-    return this.#depth.value;
+    return this.#depth.value + this.#admitting;
+  }
+
+  async #sampleDepth(): Promise<void> {
+    const counts = await this.#o.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
+    this.#depth = { value: Object.values(counts).reduce((a, b) => a + b, 0), at: Date.now() };
+    this.#o.metrics.queueDepth.set(this.#depth.value);
   }
 }

@@ -2,8 +2,12 @@ import type { Citation } from "./citation.ts";
 import type { ConversationRef, InboundMessage } from "./inbound-message.ts";
 import type { Turn } from "./turn.ts";
 
-/** How an answer was produced; channels may label excerpts or "don't know" answers differently. */
-export type AnswerKind = "answer" | "excerpt" | "no_answer" | "no_model";
+/**
+ * How an answer was produced; channels may label excerpts or "don't know" answers differently.
+ * "handoff": the fixed "a person will take over" (or "back to the bot") message; "human": a support
+ * person's reply relayed into the conversation.
+ */
+export type AnswerKind = "answer" | "excerpt" | "no_answer" | "no_model" | "handoff" | "human";
 
 export interface FinalAnswer {
   messageId: string;
@@ -37,6 +41,11 @@ export interface Submission {
   messageId: string;
   /** True when this platform message was already accepted earlier (a retry or double delivery). */
   duplicate: boolean;
+  /**
+   * True when the conversation is handed off to a person: nothing was enqueued and no answer will
+   * follow, so the channel must not follow one (the message went to the handoff's follow-up log).
+   */
+  handedOff?: boolean;
 }
 
 export interface FollowOptions {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -5,8 +6,18 @@ import type { Citation } from "./citation.ts";
 import type { Channel, ConversationRef } from "./inbound-message.ts";
 import type { Turn } from "./turn.ts";
 
+/** The stable id of a conversation's handoff (admin API, "Return to bot" buttons, webhook payloads). */
+export function handoffIdOf(ref: ConversationRef): string {
+  return createHash("sha256")
+    .update(`${ref.channel}\u0000${ref.tenant}\u0000${ref.conversationKey}`)
+    .digest("hex")
+    .slice(0, 24);
+}
+
 /** Everything a person taking over needs, channel-neutral. */
 export interface HandoffRecord {
+  /** handoffIdOf(the conversation): what release and reply calls name. */
+  id?: string;
   channel: Channel;
   tenant: string;
   conversationKey: string;
@@ -37,6 +48,21 @@ export interface HandoffRequest {
   userId: string;
   turnId?: string;
   link?: string;
+  /**
+   * The user's own words when they asked for a person in a message; used as the question when the
+   * conversation has no kept turn yet (someone whose first message is "talk to a person").
+   */
+  question?: string;
+}
+
+/**
+ * Where the "handed off" state of conversations lives (Redis in the gateway). While a conversation is
+ * open here the bot stays silent in it.
+ */
+export interface HandoffStates {
+  open(record: HandoffRecord): Promise<void>;
+  /** Returns the conversation to the bot; false when it was not handed off. */
+  release(id: string, by: string): Promise<boolean>;
 }
 
 export interface HandoffResult {
@@ -58,6 +84,8 @@ export interface HandoffServiceOptions {
   /** How long a request blocks a repeat, in seconds. @defaultValue 86400 */
   dedupeTtlSeconds?: number;
   now?: () => number;
+  /** Marks conversations handed off, so that the bot stays silent until released. */
+  states?: HandoffStates;
 }
 
 /**
@@ -72,6 +100,8 @@ export class HandoffService {
   readonly #prefix: string;
   readonly #ttl: number;
   readonly #now: () => number;
+  readonly #states: HandoffStates | undefined;
+  readonly #listeners: ((record: HandoffRecord) => Promise<void>)[] = [];
 
   constructor({
     turns,
@@ -80,7 +110,9 @@ export class HandoffService {
     prefix = "sgw",
     dedupeTtlSeconds = 86_400,
     now = Date.now,
+    states,
   }: HandoffServiceOptions) {
+    this.#states = states;
     this.#turns = turns;
     this.#logger = logger.child({ component: "handoff" });
     this.#redis = redis;
@@ -98,6 +130,22 @@ export class HandoffService {
     return [...this.#destinations.keys()];
   }
 
+  /** Runs after every accepted handoff (analytics, gap recording); a failing listener is logged only. */
+  onHandoff(listener: (record: HandoffRecord) => Promise<void>): void {
+    this.#listeners.push(listener);
+  }
+
+  /**
+   * Returns a handed-off conversation to the bot ("Return to bot" button, admin API, release phrase).
+   * @returns false when the conversation was not handed off (already released or expired).
+   */
+  async release(id: string, by: string): Promise<boolean> {
+    if (!this.#states) return false;
+    const released = await this.#states.release(id, by);
+    if (released) this.#logger.info({ handoff: id, by }, "conversation returned to the bot");
+    return released;
+  }
+
   /**
    * Builds the record and delivers it everywhere.
    * @throws GatewayError not_found when the conversation has no kept turns, delivery_failed when no
@@ -111,9 +159,15 @@ export class HandoffService {
       );
     }
     const transcript = await this.#turns(request.ref);
-    const last =
+    const kept =
       (request.turnId === undefined ? undefined : transcript.find((t) => t.id === request.turnId)) ??
       transcript.at(-1);
+    // Asked for a person before any answer: the request itself is the question.
+    const last: Turn | undefined =
+      kept ??
+      (request.question
+        ? { id: `ask-${this.#now()}`, question: request.question, answer: "", citations: [], at: this.#now() }
+        : undefined);
     if (last === undefined) {
       throw new GatewayError(
         ErrorCode.NotFound,
@@ -126,6 +180,7 @@ export class HandoffService {
       if (set === null) return { accepted: false, deliveredTo: [] };
     }
     const record: HandoffRecord = {
+      id: handoffIdOf(request.ref),
       channel: request.ref.channel,
       tenant: request.ref.tenant,
       conversationKey: request.ref.conversationKey,
@@ -164,6 +219,12 @@ export class HandoffService {
       },
       "conversation handed off",
     );
+    await this.#states?.open(record);
+    for (const listener of this.#listeners) {
+      await listener(record).catch((error: unknown) =>
+        this.#logger.warn({ err: (error as Error).message }, "handoff listener failed"),
+      );
+    }
     return { accepted: true, deliveredTo, record };
   }
 
