@@ -16,8 +16,9 @@ import { createTeamsAuthentication, jwtValidationEnabled, type TeamsAuthOptions 
 import { backoffDelay, type DeliveryRetryOptions, TeamsDelivery } from "./teams-delivery.ts";
 import { serviceUrlKey, TeamsHandoffDestination } from "./teams-handoff-destination.ts";
 import { TeamsOutbox } from "./teams-outbox.ts";
+import { TeamsPendingAnswers } from "./teams-pending-answers.ts";
 import { TeamsReplySink } from "./teams-reply-sink.ts";
-import { type FollowRequest, followKey, guarded, sentKey, TeamsTurnHandler } from "./teams-turn-handler.ts";
+import { type FollowRequest, guarded, sentKey, TeamsTurnHandler } from "./teams-turn-handler.ts";
 
 /** Exposes the authenticated overload of processActivity: the adapter authenticates first, itself. */
 class GatewayCloudAdapter extends CloudAdapter {
@@ -36,6 +37,11 @@ export interface TeamsAdapterOptions {
   outboxIntervalMs?: number;
   /** Outbox attempts before an answer goes to the dead list. @defaultValue 50 */
   outboxMaxAttempts?: number;
+  /**
+   * How long a gateway's claim on an answer it follows lasts; after that another gateway adopts it.
+   * @defaultValue ANSWER_TIMEOUT_MS + 120 s
+   */
+  followClaimSeconds?: number;
   /** Route of the messaging endpoint. @defaultValue "/api/messages" */
   path?: string;
 }
@@ -53,6 +59,7 @@ export class TeamsAdapter implements ChannelAdapter {
   private auth: BotFrameworkAuthentication | undefined;
   private delivery: TeamsDelivery | undefined;
   private outbox: TeamsOutbox | undefined;
+  private pending: TeamsPendingAnswers | undefined;
   private handler: TeamsTurnHandler | undefined;
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
@@ -80,6 +87,9 @@ export class TeamsAdapter implements ChannelAdapter {
     this.cloud = new GatewayCloudAdapter(this.auth);
     this.delivery = new TeamsDelivery(this.cloud, config.teams.appId ?? "", logger, this.options.retry);
     this.outbox = new TeamsOutbox(context.redis, config.redis.prefix);
+    const claimSeconds =
+      this.options.followClaimSeconds ?? Math.ceil(config.llm.answerTimeoutMs / 1000) + 120;
+    this.pending = new TeamsPendingAnswers(context.redis, config.redis.prefix, claimSeconds);
     // Shared feedback and handoff services, when the gateway provides them.
     const { feedback, handoff } = context;
     if (handoff && config.teams.handoffConversation) {
@@ -97,6 +107,7 @@ export class TeamsAdapter implements ChannelAdapter {
       conversations: context.conversations,
       redis: context.redis,
       logger,
+      pending: this.pending,
       follow: (request) => this.startFollowing(request),
       feedback,
       handoff,
@@ -156,8 +167,7 @@ export class TeamsAdapter implements ChannelAdapter {
     const cloud = this.cloud;
     const auth = this.auth;
     const handler = this.handler;
-    if (!ctx || !cloud || !auth || !handler) throw new Error("TeamsAdapter.init() was not called");
-    if (this.stopping) {
+    if (!ctx || !cloud || !auth || !handler || this.stopping) {
       sendError(res, new GatewayError(ErrorCode.Busy, "The gateway is shutting down; Teams will redeliver."));
       return;
     }
@@ -264,8 +274,8 @@ export class TeamsAdapter implements ChannelAdapter {
         const multi = ctx.redis.multi();
         for (const activityId of activityIds)
           multi.set(sentKey(prefix, conversationId, activityId), messageId, "EX", ttl);
-        multi.set(followKey(prefix, messageId), "delivered", "EX", ttl);
         await multi.exec();
+        await this.pending?.settle(messageId, ttl);
       },
     });
     await ctx.conversations.follow(messageId, guarded(sink, logger, conversationId));
@@ -284,16 +294,28 @@ export class TeamsAdapter implements ChannelAdapter {
       "teams answer not delivered; kept in the outbox for retry",
     );
     await outbox.add({ messageId, reference, activity }, this.options.outboxIntervalMs ?? 5000);
+    // From here the outbox owns the answer; it is no longer pending a follower.
+    await this.pending?.settle(messageId, this.ctx?.config.conversation.dedupeTtlSeconds ?? 86_400);
     this.outboxSize = await outbox.size();
   }
 
-  /** One pass over the outbox: due answers are sent again; those failing too often go to the dead list. */
+  /**
+   * One pass: answers whose follower died are adopted and followed again; due outbox entries are sent
+   * again, and those failing too often go to the dead list.
+   */
   private async drainOutbox(): Promise<void> {
     const outbox = this.outbox;
     const delivery = this.delivery;
     if (!outbox || !delivery || this.stopping) return;
     const maxAttempts = this.options.outboxMaxAttempts ?? 50;
     try {
+      for (const orphan of (await this.pending?.adoptOrphans()) ?? []) {
+        this.logger?.warn(
+          { conversationId: orphan.reference.conversation?.id, messageId: orphan.messageId },
+          "teams answer had lost its follower; following it again",
+        );
+        this.startFollowing(orphan);
+      }
       for (const entry of await outbox.claimDue()) {
         try {
           await delivery.send(entry.reference, entry.activity);

@@ -8,6 +8,7 @@ import type { ConversationRef, InboundMessage } from "../../src/conversation/inb
 import { asCodedError, ErrorCode, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { botWasAdded, mentionsBot, scopeOf, type TeamsScope, tenantOf } from "./inbound-activity.ts";
+import type { TeamsPendingAnswers } from "./teams-pending-answers.ts";
 import { isHandoffAction } from "./teams-render.ts";
 
 /** Errors the user caused and can fix: answered in the chat, acknowledged with 200 so Teams does not retry. */
@@ -31,6 +32,8 @@ export interface TeamsTurnHandlerOptions {
   conversations: Conversations;
   redis: Redis;
   logger: Logger;
+  /** Who follows which answer; a redelivered activity finds its answer already claimed. */
+  pending: TeamsPendingAnswers;
   /** Starts delivering an accepted message's answer in the background. */
   follow: (request: FollowRequest) => void;
   feedback?: Pick<FeedbackService, "record"> | undefined;
@@ -39,12 +42,9 @@ export interface TeamsTurnHandlerOptions {
   welcomeText?: string;
 }
 
-/** Keys: which Teams activity id carried which answer, and which answers already have a follower. */
+/** Which Teams activity id carried which answer (feedback arrives naming the activity). */
 export function sentKey(prefix: string, conversationId: string, activityId: string): string {
   return `${prefix}:teams:sent:${conversationId}:${activityId}`;
-}
-export function followKey(prefix: string, messageId: string): string {
-  return `${prefix}:teams:follow:${messageId}`;
 }
 
 /**
@@ -122,18 +122,9 @@ export class TeamsTurnHandler {
       await context.sendActivity(coded.message);
       return;
     }
-    // One follower per answer: a redelivered activity (same id) finds the key and adds nothing. The key
-    // expires after the answer timeout, so an answer whose gateway died is picked up by a redelivery.
-    const ttl = Math.ceil(this.o.config.llm.answerTimeoutMs / 1000) + 120;
-    const claimed = await this.o.redis.set(
-      followKey(this.o.config.redis.prefix, submission.messageId),
-      "following",
-      "EX",
-      ttl,
-      "NX",
-    );
-    if (claimed === null) return;
-    this.o.follow({ messageId: submission.messageId, reference, scope });
+    // One follower per answer: a redelivered activity (same id) finds the claim and adds nothing.
+    const request: FollowRequest = { messageId: submission.messageId, reference, scope };
+    if (await this.o.pending.claim({ ...request, acceptedAt: Date.now() })) this.o.follow(request);
   }
 
   private async onFeedback(context: TurnContext): Promise<void> {

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { TeamsOutbox } from "../../../adapters/teams/teams-outbox.ts";
+import { TeamsPendingAnswers } from "../../../adapters/teams/teams-pending-answers.ts";
 import { FakeBotConnector } from "../../fakes/fake-bot-connector.ts";
 import { channelMessage } from "../../fakes/teams-activities.ts";
 import { ScriptedConversations } from "../../fakes/teams-scripted-conversations.ts";
@@ -90,5 +91,58 @@ describe("TeamsOutbox", () => {
     assert.equal(await outbox.size(), 0);
     const dead = await redis.lrange(`${prefix}:teams:outbox:dead`, 0, -1);
     assert.equal(JSON.parse(dead[0] ?? "{}").messageId, "m2");
+  });
+});
+
+describe("Teams answers whose gateway died after acknowledging", () => {
+  const connector = new FakeBotConnector();
+  const conversations = new ScriptedConversations({ answer: () => "adopted answer", chunkDelayMs: 1 });
+  let teams: TeamsTestServer;
+
+  before(async () => {
+    await connector.start();
+    teams = await startTeamsServer({
+      env: { TEAMS_SERVICE_URL_ALLOWLIST: connector.origin },
+      conversations,
+      adapter: { outboxIntervalMs: 100, followClaimSeconds: 1 },
+    });
+  });
+  after(async () => {
+    await teams.stop();
+    await connector.stop();
+  });
+
+  it("are adopted by a live gateway once the dead one's claim expires, and delivered once", async () => {
+    const activity = channelMessage({ serviceUrl: connector.serviceUrl, text: "orphaned", mention: true });
+    const conversationId = (activity.conversation as { id: string }).id;
+    // What a gateway does before it acknowledges: submit, then claim the answer. Then it "dies".
+    const { messageId } = await conversations.submit({
+      channel: "teams",
+      tenant: "t",
+      conversationKey: conversationId,
+      userId: "u",
+      text: "orphaned",
+      platformMessageId: `${conversationId}|1`,
+      receivedAt: Date.now(),
+      replyTo: {},
+    });
+    const dead = new TeamsPendingAnswers(teams.redis, teams.prefix, 1);
+    const reference = {
+      channelId: "msteams",
+      serviceUrl: connector.serviceUrl,
+      conversation: { id: conversationId, isGroup: true, conversationType: "channel", name: "" },
+    };
+    assert.equal(await dead.claim({ messageId, reference, scope: "channel", acceptedAt: Date.now() }), true);
+    const started = Date.now();
+    const delivered = await connector.waitFor(
+      (r) => r.conversationId === conversationId && r.activity.type === "message",
+      10_000,
+    );
+    assert.equal(delivered.activity.text, "adopted answer");
+    assert.ok(Date.now() - started >= 900, "not before the claim expired");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await teams.adapter.idle();
+    assert.equal(connector.for(conversationId).filter((r) => r.activity.type === "message").length, 1);
+    assert.equal(await teams.redis.hlen(`${teams.prefix}:teams:pending`), 0);
   });
 });
