@@ -64,7 +64,9 @@ describe("Teams activity fields", () => {
     assert.equal(mentionsBot(mentioned), true);
     assert.equal(mentionsBot(plain), false);
     const other = structuredClone(mentioned);
-    (other.entities?.[0] as unknown as { mentioned: { id: string } }).mentioned.id = "29:someone-else";
+    const entity = other.entities?.[0] as unknown as { mentioned: { id: string } } | undefined;
+    assert.ok(entity);
+    entity.mentioned.id = "29:someone-else";
     assert.equal(mentionsBot(other), false, "a mention of someone else is not a mention of the bot");
   });
 });
