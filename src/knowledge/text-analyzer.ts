@@ -19,12 +19,24 @@ const stopWords = new Set(
 
 const tokenizeDefault = MiniSearch.getDefault("tokenize") as (text: string) => string[];
 
+/**
+ * Stems already computed. Stemming dominates indexing time and a folder's vocabulary is small
+ * (tens of thousands of words), so the cache is bounded only by clearing it when it grows large.
+ */
+const stems = new Map<string, string | null>();
+const maxCachedStems = 200_000;
+
 /** Lower-cases, drops stop words and stems; null means "not a search term". */
 export function analyzeTerm(term: string): string | null {
+  const cached = stems.get(term);
+  if (cached !== undefined) return cached;
   const lower = term.toLowerCase();
-  if (lower.length === 0 || stopWords.has(lower)) return null;
   // Digits and codes ("19", "e42") are kept as they are; the stemmer is for words.
-  return /^[a-z]+$/.test(lower) ? stem(lower) : lower;
+  const result =
+    lower.length === 0 || stopWords.has(lower) ? null : /^[a-z]+$/.test(lower) ? stem(lower) : lower;
+  if (stems.size >= maxCachedStems) stems.clear();
+  stems.set(term, result);
+  return result;
 }
 
 export function tokenize(text: string): string[] {
