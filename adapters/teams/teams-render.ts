@@ -100,7 +100,8 @@ export function renderAnswer(answer: FinalAnswer, { handoff, feedback }: RenderO
   const card = answerCard(answer.messageId, answer.citations, handoff);
   return {
     type: "message",
-    text: answer.text,
+    // Teams refuses a message (and a stream's final message) without text.
+    text: answer.text.trim() === "" ? "Sorry, I have no answer to that." : answer.text,
     textFormat: "markdown",
     ...(feedback ? { channelData: { feedbackLoopEnabled: true } } : {}),
     ...(card === undefined ? {} : { attachments: [card] }),
