@@ -104,6 +104,7 @@ export class ChatController {
       headers: this.client.authHeaders(session),
       lastEventId: session.lastEventId,
       onEvent: (event) => this.onEvent(event),
+      holdsPosition: (event) => event.event === "reply" || event.event === "error",
       onOpen: () => this.view.setStatus(null),
       onDrop: () => this.view.setStatus(strings.reconnecting),
       onRefused: () => {
@@ -138,8 +139,9 @@ export class ChatController {
       }
     }
     this.view.setTyping(this.pending.size > 0 && ![...this.pending].some((id) => this.view.hasAnswer(id)));
-    if (this.session && event.id !== undefined) {
-      this.session.lastEventId = event.id;
+    const position = this.stream?.lastEventId;
+    if (this.session && position !== undefined && position !== this.session.lastEventId) {
+      this.session.lastEventId = position;
       this.store.save(this.session);
     }
   }

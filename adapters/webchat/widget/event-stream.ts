@@ -65,6 +65,12 @@ export interface EventStreamOptions {
   onDrop?(): void;
   /** The server refused the stream (4xx): reconnecting would not help. */
   onRefused?(status: number): void;
+  /**
+   * Events after which the resume position does not move (an answer's final event). Resuming after a
+   * final event makes the gateway wait on that finished answer; resuming just before it costs one
+   * repeated final event, which the widget ignores, and the stream then goes on to later answers.
+   */
+  holdsPosition?(event: StreamEvent): boolean;
 }
 
 /** A self-reconnecting event stream; `close()` ends it for good. */
@@ -92,7 +98,7 @@ export class EventStream {
     let retryMs = 1000;
     while (!signal.aborted) {
       const parser = new EventStreamParser((e) => {
-        if (e.id !== undefined) this.lastId = e.id;
+        if (e.id !== undefined && !this.options.holdsPosition?.(e)) this.lastId = e.id;
         this.options.onEvent(e);
       });
       try {
