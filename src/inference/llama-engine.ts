@@ -16,6 +16,7 @@ import {
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReason } from "./engine.ts";
+import { type BatchOrderStats, LlamaBatching } from "./llama-batching.ts";
 import { SequencePool } from "./sequence-pool.ts";
 
 /** Settings of the node-llama-cpp engine; the first six come from `config.llm`. */
@@ -38,6 +39,17 @@ export interface LlamaEngineOptions {
   ignoreEos?: boolean;
   /** Flash attention; "auto" lets llama.cpp decide per backend. @defaultValue "auto" */
   flashAttention?: boolean | "auto";
+  /**
+   * Order of the decodes inside each batch: "sequence" (by sequence id, one llama.cpp micro-batch per
+   * step) or "arrival" (node-llama-cpp's own order, one micro-batch per break in the ids; for
+   * comparison in benchmarks). @defaultValue "sequence"
+   */
+  batchOrder?: "sequence" | "arrival";
+  /**
+   * Longest wait (ms) for all generating sequences to join a decode step; 0 is node-llama-cpp's
+   * next-event-loop-turn dispatch. @defaultValue 0
+   */
+  batchGatherMs?: number;
 }
 
 /** llama.cpp's stop reasons, as node-llama-cpp reports them, mapped to the Engine's. */
@@ -76,6 +88,7 @@ export class LlamaEngine implements Engine {
     private readonly chatWrapper: ChatWrapper,
     options: LlamaEngineOptions,
     private readonly logger: Logger,
+    private readonly batching: LlamaBatching,
   ) {
     const sequences: LlamaContextSequence[] = [];
     while (context.sequencesLeft > 0) sequences.push(context.getSequence());
@@ -121,17 +134,26 @@ export class LlamaEngine implements Engine {
     let model: LlamaModel | undefined;
     try {
       model = await llama.loadModel({ modelPath: path });
+      const engineRef: { engine?: LlamaEngine } = {};
+      const batching = new LlamaBatching({
+        order: options.batchOrder !== "arrival",
+        gatherMs: options.batchGatherMs ?? 0,
+        active: () => engineRef.engine?.busy ?? 0,
+      });
       const context = await model.createContext({
         sequences: options.sequences,
         contextSize: options.contextSize,
         batchSize: options.batchSize,
         threads: options.threads,
         flashAttention: options.flashAttention ?? "auto",
+        batching: batching.options,
       });
+      batching.context = context;
       // Resolving the wrapper reads the template and costs 100-500 ms: once per model, not per session.
       const chatWrapper = resolveChatWrapper(model);
       if (chatWrapper === null) throw new Error("no chat template the engine can use");
-      const engine = new LlamaEngine(llama, model, context, chatWrapper, options, log);
+      const engine = new LlamaEngine(llama, model, context, chatWrapper, options, log, batching);
+      engineRef.engine = engine;
       log.info(
         {
           model: basename(path),
@@ -147,6 +169,16 @@ export class LlamaEngine implements Engine {
       await llama.dispose().catch(() => {});
       throw loadError(path, (error as Error).message || String(error), error);
     }
+  }
+
+  /** How the batches were packed so far. */
+  get batchStats(): Readonly<BatchOrderStats> {
+    return this.batching.stats;
+  }
+
+  /** Generations holding a sequence now. */
+  get busy(): number {
+    return this.pool.size - this.pool.available;
   }
 
   async generate(request: GenerateRequest, options: GenerateOptions): Promise<GenerateResult> {

@@ -11,10 +11,15 @@ interface Waiter<T> {
  * A fixed set of reusable items (context sequences) handed out one caller at a time. `acquire()` waits
  * in first-come order when all are taken; `release()` resets the item (clears the sequence's KV state,
  * so that one conversation never sees another's tokens) before the next caller gets it.
+ *
+ * A free item with the lowest position is always handed out first, so the busy sequences keep
+ * consecutive ids: llama.cpp packs a batch into one micro-batch only across consecutive sequence ids.
  */
 export class SequencePool<T> {
   /** How many items the pool owns. */
   readonly size: number;
+  private readonly items: readonly T[];
+  /** Free items in their original order. */
   private readonly idle: T[];
   private readonly waiters: Waiter<T>[] = [];
   private closed = false;
@@ -30,6 +35,7 @@ export class SequencePool<T> {
     private readonly reset: (item: T) => Promise<void>,
     private readonly onResetError: (error: unknown) => void = () => {},
   ) {
+    this.items = [...items];
     this.idle = [...items];
     this.size = items.length;
   }
@@ -51,7 +57,7 @@ export class SequencePool<T> {
   acquire(signal?: AbortSignal): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(cancelledError());
-    const item = this.idle.pop();
+    const item = this.idle.shift();
     if (item !== undefined) return Promise.resolve(item);
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter<T> = {
@@ -78,7 +84,9 @@ export class SequencePool<T> {
     }
     const waiter = this.waiters.shift();
     if (waiter === undefined) {
-      this.idle.push(item);
+      const position = this.items.indexOf(item);
+      const before = this.idle.findIndex((other) => this.items.indexOf(other) > position);
+      this.idle.splice(before < 0 ? this.idle.length : before, 0, item);
       return;
     }
     waiter.signal?.removeEventListener("abort", waiter.onAbort);

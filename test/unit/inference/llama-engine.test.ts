@@ -67,7 +67,11 @@ describe("LlamaEngine with the tiny model", () => {
           return result;
         });
     });
+    const before = { ...engine.batchStats };
     const results = await Promise.all(runs);
+    const batches = engine.batchStats.batches - before.batches;
+    const items = engine.batchStats.items - before.items;
+    assert.ok(items / batches > 1.5, `decode steps carried several sequences (${items} in ${batches})`);
     for (const result of results) {
       assert.equal(result.stopReason, "max_tokens");
       assert.equal(result.tokens, 16);

@@ -12,6 +12,17 @@ describe("SequencePool", () => {
     assert.equal(pool.available, 0);
   });
 
+  it("hands out the free item with the lowest position first, so busy items stay consecutive", async () => {
+    const pool = new SequencePool([0, 1, 2, 3], async () => {});
+    const [a, b, c] = [await pool.acquire(), await pool.acquire(), await pool.acquire()];
+    assert.deepEqual([a, b, c], [0, 1, 2]);
+    await pool.release(b);
+    await pool.release(a);
+    assert.equal(await pool.acquire(), 0);
+    assert.equal(await pool.acquire(), 1);
+    assert.equal(await pool.acquire(), 3);
+  });
+
   it("makes callers wait when empty and serves them in arrival order", async () => {
     const pool = new SequencePool(["only"], async () => {});
     const held = await pool.acquire();
