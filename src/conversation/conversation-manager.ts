@@ -87,6 +87,8 @@ export class ConversationManager implements Conversations {
   #sampling: Promise<void> | undefined;
   /** Admitted by this gateway but not enqueued yet: not in a queue sample, yet already owed a slot. */
   #admitting = 0;
+  /** Enqueued by this gateway so far: those since the last sample are added to it. */
+  #enqueued = 0;
 
   constructor(options: ConversationManagerOptions) {
     this.#o = options;
@@ -122,10 +124,14 @@ export class ConversationManager implements Conversations {
         throw error;
       }
     }
+    if (seen) return this.#enqueue(msg, text, messageId, seen);
     try {
-      return await this.#enqueue(msg, text, messageId, seen);
+      const submission = await this.#enqueue(msg, text, messageId, seen);
+      this.#enqueued += 1;
+      this.#depth.value += 1;
+      return submission;
     } finally {
-      if (!seen) this.#admitting -= 1;
+      this.#admitting -= 1;
     }
   }
 
@@ -295,19 +301,22 @@ export class ConversationManager implements Conversations {
         },
       );
     }
-    if ((await this.queueDepth()) >= config.queue.maxDepth) {
+    await this.queueDepth();
+    // Read again after the await: the check and the count below must run with no await in between, so
+    // a burst of concurrent requests cannot all pass on the same sample and overshoot the bound.
+    if (this.#depth.value + this.#admitting >= config.queue.maxDepth) {
       throw new GatewayError(ErrorCode.Busy, "We are busy right now. Please try again shortly.", {
         retryAfterSeconds: 10,
       });
     }
-    // Counted with no await after the check, so a burst of concurrent requests cannot all pass on the
-    // same sample and overshoot the bound; released once the job is in the queue (and in the next sample).
+    // Released once the job is in the queue (and so in the sample).
     this.#admitting += 1;
   }
 
   /**
    * Jobs waiting or running (sampled at most every 250 ms, one sample at a time, so a burst does not
-   * hammer Redis) plus the messages this gateway is still enqueueing.
+   * hammer Redis), kept current between samples with this gateway's own enqueues, plus the messages it
+   * is still enqueueing. Several gateways can overshoot the bound by what the others enqueue in 250 ms.
    */
   async queueDepth(): Promise<number> {
     if (Date.now() - this.#depth.at > 250) {
@@ -320,8 +329,11 @@ export class ConversationManager implements Conversations {
   }
 
   async #sampleDepth(): Promise<void> {
+    const before = this.#enqueued;
     const counts = await this.#o.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
-    this.#depth = { value: Object.values(counts).reduce((a, b) => a + b, 0), at: Date.now() };
+    // Jobs enqueued while the count was in flight may be missing from it: count them (at worst twice).
+    const value = Object.values(counts).reduce((a, b) => a + b, 0) + (this.#enqueued - before);
+    this.#depth = { value, at: Date.now() };
     this.#o.metrics.queueDepth.set(this.#depth.value);
   }
 }
