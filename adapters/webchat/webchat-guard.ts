@@ -56,7 +56,18 @@ export class WebchatGuard {
         { origin: decision.origin, path: req.path },
         "web chat request from a refused origin",
       );
-      // No CORS headers: the browser withholds even this error from the refused page.
+      // The refusal is enforced here, on the server, for every request. The refused page may still read
+      // it (CORS headers on the error, and a preflight that lets the request through to this refusal),
+      // so that the widget can say in plain words that the chat is not available on that page.
+      const origin = typeof req.headers.origin === "string" ? req.headers.origin : "";
+      if (origin !== "" && origin !== "null") res.setHeader("Access-Control-Allow-Origin", origin);
+      res.vary("Origin");
+      if (req.method === "OPTIONS") {
+        res.setHeader("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        res.setHeader("Access-Control-Allow-Headers", allowHeaders);
+        res.status(204).end();
+        return;
+      }
       sendError(
         res,
         new GatewayError(
