@@ -74,6 +74,7 @@ const envSchema = z.object({
   KNOWLEDGE_DIR: z.string().min(1).default("./knowledge"),
   KNOWLEDGE_WATCH: bool.default(true),
   EMBEDDING_MODEL_PATH: optionalString,
+  KNOWLEDGE_WORD_VECTORS: bool.default(false),
   RETRIEVAL_TOKEN_BUDGET: int(64, 100_000).default(1200),
   RETRIEVAL_MIN_SCORE: z.coerce.number().min(0).default(0),
 
@@ -219,6 +220,8 @@ function shape(e: Parsed) {
       dir: e.KNOWLEDGE_DIR,
       watch: e.KNOWLEDGE_WATCH,
       embeddingModelPath: e.EMBEDDING_MODEL_PATH,
+      /** Offline word vectors fused with BM25 when no embedding model is given (~150 MB of memory). */
+      wordVectors: e.KNOWLEDGE_WORD_VECTORS,
       tokenBudget: e.RETRIEVAL_TOKEN_BUDGET,
       minScore: e.RETRIEVAL_MIN_SCORE,
     },
