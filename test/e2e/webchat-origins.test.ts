@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser } from "playwright-core";
+import { signUserId } from "../../adapters/webchat/identity.ts";
+import { type Harness, startHarness } from "../helpers/harness.ts";
+import { launchChromium } from "./browser.ts";
+import { type HostPage, startHostPage } from "./host-page-server.ts";
+import { ask, storedSession, waitForAnswers, widget } from "./widget-page.ts";
+
+const shopSecret = "shop-identity-secret-0123456789";
+
+describe("the widget on customers' own sites (real Chromium, cross-origin)", () => {
+  let harness: Harness;
+  let browser: Browser;
+  let allowed: HostPage;
+  let refused: HostPage;
+  let shop: HostPage;
+  let rtl: HostPage;
+
+  before(async () => {
+    const signed = `data-user-id="user-42" data-user-hash="${signUserId(shopSecret, "user-42")}"`;
+    allowed = await startHostPage({ host: "localhost" });
+    // 127.0.0.1 vs localhost: a different origin that no site lists.
+    refused = await startHostPage({ host: "127.0.0.1" });
+    shop = await startHostPage({
+      host: "localhost",
+      pages: { "/signed": signed, "/forged": 'data-user-id="user-42" data-user-hash="00"' },
+    });
+    rtl = await startHostPage({ host: "localhost", htmlAttributes: 'lang="ar" dir="rtl"' });
+    harness = await startHarness({
+      model: false,
+      env: {
+        WEBCHAT_ALLOWED_ORIGINS: `${allowed.origin},${rtl.origin}`,
+        WEBCHAT_SITES: JSON.stringify([
+          { id: "shop", origins: [shop.origin], identitySecret: shopSecret, requireIdentity: true },
+        ]),
+      },
+    });
+    for (const page of [allowed, refused, shop, rtl]) page.gateway = harness.baseUrl;
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await harness?.stop();
+    for (const page of [allowed, refused, shop, rtl]) await page?.close();
+  });
+
+  const conversationCount = async () =>
+    (await harness.redis.keys(`${harness.config.redis.prefix}:wc:conv:*`)).length;
+
+  it("chats from a page on an allowed origin, through CORS", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${allowed.origin}/`);
+    await ask(page, "How long does a refund take?");
+    await waitForAnswers(page, 1);
+    assert.ok((await page.locator(`${widget.sources} a`).count()) >= 1);
+    assert.match((await storedSession(page)).conversationId, /^c[0-9a-f]{32}$/);
+    await page.close();
+  });
+
+  it("refuses a page on an origin no site lists, and says so in plain words", async () => {
+    const before = await conversationCount();
+    const page = await browser.newPage();
+    const refusals: number[] = [];
+    page.on("response", (response) => {
+      if (response.url().endsWith("/webchat/v1/conversations") && response.request().method() === "POST") {
+        refusals.push(response.status());
+      }
+    });
+    await page.goto(`${refused.origin}/`);
+    await ask(page, "How long does a refund take?");
+    await page.locator(widget.errors).waitFor();
+    assert.match(await page.locator(widget.errors).innerText(), /not available on this page/);
+    assert.deepEqual(refusals, [403]);
+    assert.equal(await page.locator(widget.answers).count(), 0);
+    assert.equal(await conversationCount(), before, "no conversation was created");
+    await page.close();
+  });
+
+  it("on a site that requires identity, refuses unsigned and forged users and accepts a signed one", async () => {
+    for (const path of ["/", "/forged"]) {
+      const page = await browser.newPage();
+      await page.goto(`${shop.origin}${path}`);
+      await ask(page, "How long does a refund take?");
+      await page.locator(widget.errors).waitFor();
+      assert.match(await page.locator(widget.errors).innerText(), /not available on this page/, path);
+      await page.close();
+    }
+    const page = await browser.newPage();
+    await page.goto(`${shop.origin}/signed`);
+    await ask(page, "How long does a refund take?");
+    await waitForAnswers(page, 1);
+    const { conversationId } = await storedSession(page);
+    const stored = await harness.redis.hgetall(`${harness.config.redis.prefix}:wc:conv:${conversationId}`);
+    assert.equal(stored.tenant, "shop");
+    assert.equal(stored.userId, "user-42");
+    await page.close();
+  });
+
+  it("takes language and text direction from the page: on a right-to-left page the launcher sits left", async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.goto(`${rtl.origin}/`);
+    await page.locator(widget.launcher).click();
+    const panel = page.locator(widget.panel);
+    assert.equal(await panel.getAttribute("dir"), "rtl");
+    assert.equal(await panel.getAttribute("lang"), "ar");
+    const box = await page.locator(widget.launcher).boundingBox();
+    assert.ok(box && box.x < 100, `launcher on the left: ${JSON.stringify(box)}`);
+    await page.close();
+  });
+});
