@@ -96,7 +96,11 @@ export interface RenderOptions {
  * The final answer as a Teams message: markdown text whose "[n]" markers point at the card's numbered
  * sources, Teams' built-in thumbs up/down (feedbackLoopEnabled), and the card with the hand-off button.
  */
-export function renderAnswer(answer: FinalAnswer, { handoff, feedback }: RenderOptions): Partial<Activity> {
+export function renderAnswer(answer: FinalAnswer, options: RenderOptions): Partial<Activity> {
+  // Fixed handoff notices and a person's relayed words are not the bot's answers: nothing to vote on.
+  const botAnswer = answer.kind !== "handoff" && answer.kind !== "human";
+  const handoff = options.handoff && botAnswer;
+  const feedback = options.feedback && botAnswer;
   const card = answerCard(answer.messageId, answer.citations, handoff);
   return {
     type: "message",

@@ -122,6 +122,8 @@ export class TeamsTurnHandler {
       await context.sendActivity(coded.message);
       return;
     }
+    // A conversation handed off to a person gets no bot answer: nothing was enqueued, nothing to follow.
+    if (submission.handedOff) return;
     // One follower per answer: a redelivered activity (same id) finds the claim and adds nothing.
     const request: FollowRequest = { messageId: submission.messageId, reference, scope };
     if (await this.o.pending.claim({ ...request, acceptedAt: Date.now() })) this.o.follow(request);

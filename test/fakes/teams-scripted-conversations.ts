@@ -19,6 +19,8 @@ export class ScriptedConversations implements Conversations {
       citations?: Citation[];
       /** Pause between words. @defaultValue 20 */
       chunkDelayMs?: number;
+      /** Conversations with a person: submit enqueues nothing and says so, as the real gate does. */
+      handedOff?: (message: InboundMessage) => boolean;
     },
   ) {}
 
@@ -27,6 +29,7 @@ export class ScriptedConversations implements Conversations {
       .update(`${message.channel}\n${message.tenant}\n${message.platformMessageId}`)
       .digest("hex")
       .slice(0, 32);
+    if (this.script.handedOff?.(message)) return { messageId, duplicate: false, handedOff: true };
     const duplicate = this.accepted.has(messageId);
     if (!duplicate) {
       this.accepted.set(messageId, message);

@@ -32,6 +32,7 @@ describe("Teams adapter against a fake Bot Framework connector", () => {
   const conversations = new ScriptedConversations({
     answer: (m) => `You asked: ${m.text}. Refunds take five days [1].`,
     citations,
+    handedOff: (m) => m.text === "for the person, not the bot",
   });
   const votes = new Map<string, TurnFeedback>();
   const logger = createLogger({ level: "silent" });
@@ -173,6 +174,18 @@ describe("Teams adapter against a fake Bot Framework connector", () => {
     assert.match(posted.activity.text, /I need a human/);
     const confirmation = connector.for(conversationId).at(-1);
     assert.match(confirmation?.activity.text, /person from the support team/);
+  });
+
+  it("stays silent in a conversation handed off to a person", async () => {
+    const activity = personalMessage({
+      serviceUrl: connector.serviceUrl,
+      text: "for the person, not the bot",
+    });
+    const conversationId = (activity.conversation as { id: string }).id;
+    assert.equal((await teams.post(activity)).status, 200);
+    await teams.adapter.idle();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(connector.for(conversationId).length, 0, "no typing, no answer");
   });
 
   it("ignores a channel message that does not mention the bot", async () => {

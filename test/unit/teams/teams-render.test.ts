@@ -40,6 +40,17 @@ describe("renderAnswer", () => {
   });
 });
 
+describe("renderAnswer for handoff notices", () => {
+  it("offers neither votes nor another hand-off on the fixed handoff message", () => {
+    const notice = renderAnswer(
+      { ...answer, citations: [], kind: "handoff" },
+      { handoff: true, feedback: true },
+    );
+    assert.equal(notice.attachments, undefined);
+    assert.equal(notice.channelData, undefined);
+  });
+});
+
 describe("withStream", () => {
   it("puts the stream fields in channelData as well as in the streaminfo entity", () => {
     const streamed = withStream(
