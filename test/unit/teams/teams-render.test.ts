@@ -21,7 +21,11 @@ describe("renderAnswer", () => {
     assert.equal(card.body[1]?.text, "[1] [Refunds \\*fast\\* \\[guide\\]](https://help.example.com/r)");
     assert.ok(isHandoffAction(card.actions?.[0]?.data));
     const without = renderAnswer(answer, { handoff: false, feedback: false });
-    assert.equal((without.attachments?.[0]?.content as { actions?: unknown }).actions, undefined);
+    assert.equal(
+      (without.attachments?.[0]?.content as { actions?: unknown } | undefined)?.actions,
+      undefined,
+    );
+    assert.ok(without.attachments?.[0], "the sources card is still there");
     assert.equal(
       renderAnswer({ ...answer, citations: [] }, { handoff: false, feedback: false }).attachments,
       undefined,
