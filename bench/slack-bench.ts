@@ -35,16 +35,23 @@ async function thread(url: string, fake: FakeSlackApi, question: string): Promis
   const ackMs = performance.now() - started;
   if (response.status !== 200) throw new Error(`POST /slack/events answered ${response.status}`);
   const first = await fake.waitFor((f) => f.calls.find((c) => opens(c, ts)), 180_000);
-  const final = await fake.waitFor(
-    (f) =>
-      f.calls.find(
-        (c) =>
-          c.ok &&
-          (c.method === "chat.stopStream" || c.method === "chat.update") &&
-          f.messages({ threadTs: ts }).some((m) => m.ts === c.args.ts),
-      ),
-    180_000,
-  );
+  const final = await fake
+    .waitFor(
+      (f) =>
+        f.calls.find(
+          (c) =>
+            c.ok &&
+            (c.method === "chat.stopStream" || c.method === "chat.update") &&
+            f.messages({ threadTs: ts }).some((m) => m.ts === c.args.ts),
+        ),
+      180_000,
+    )
+    .catch((error: unknown) => {
+      const seen = fake
+        .messages({ threadTs: ts })
+        .map((m) => ({ ts: m.ts, writes: m.writes, text: m.text.length }));
+      throw new Error(`thread ${ts}: no final answer; Slack saw ${JSON.stringify(seen)}`, { cause: error });
+    });
   return { ackMs, firstTextMs: first.at - started, finalMs: final.at - started };
 }
 

@@ -18,7 +18,7 @@ import type { Turn } from "../../../src/conversation/turn.ts";
 import { ErrorCode, GatewayError } from "../../../src/errors.ts";
 import { createLogger } from "../../../src/logger.ts";
 import { createMetrics } from "../../../src/server/metrics.ts";
-import { FakeSlackApi } from "../../fakes/fake-slack-api.ts";
+import { FakeSlackApi, type FakeSlackApiOptions } from "../../fakes/fake-slack-api.ts";
 
 export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
 
@@ -112,8 +112,9 @@ export interface SlackStack {
 export async function startSlackStack(
   env: Record<string, string> = {},
   options: SlackAdapterOptions = {},
+  fakeOptions: FakeSlackApiOptions = {},
 ): Promise<SlackStack> {
-  const fake = await FakeSlackApi.start();
+  const fake = await FakeSlackApi.start(fakeOptions);
   const prefix = `test-${randomUUID()}`;
   const config = testConfig({
     REDIS_PREFIX: prefix,
