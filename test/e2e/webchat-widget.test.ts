@@ -17,6 +17,7 @@ interface ApiTurn {
   messageId: string;
   question: string;
   answer: string;
+  feedback?: { vote: string };
 }
 
 describe("web chat widget on the demo page (real Chromium, gateway and worker with the tiny model)", () => {
@@ -67,10 +68,16 @@ describe("web chat widget on the demo page (real Chromium, gateway and worker wi
     assert.equal(await links.first().getAttribute("target"), "_blank");
     assert.equal(await links.first().getAttribute("rel"), "noopener noreferrer nofollow");
 
+    // Thumbs up is stored with the turn.
+    await page.locator("support-chat [data-action=up]").click();
+    await page.locator("support-chat .note").getByText("Thanks for the feedback.").waitFor();
+    assert.equal(await page.locator("support-chat [data-action=up]").getAttribute("aria-pressed"), "true");
+
     const session = await storedSession(page);
     const [turn] = await turnsOf(session);
     assert.ok(turn);
     assert.equal(await page.locator(widget.answers).getAttribute("data-message-id"), turn.messageId);
+    assert.equal(turn.feedback?.vote, "up");
 
     // A reload keeps the conversation: the panel reopens with the same question and answer from the API.
     await page.reload();
@@ -80,6 +87,11 @@ describe("web chat widget on the demo page (real Chromium, gateway and worker wi
     assert.equal(await page.locator(widget.answers).count(), 1);
     assert.equal(await page.locator(widget.answers).getAttribute("data-message-id"), turn.messageId);
     assert.ok((await page.locator(`${widget.sources} a`).count()) >= 1);
+    assert.equal(
+      await page.locator("support-chat [data-action=up]").getAttribute("aria-pressed"),
+      "true",
+      "the vote is shown again after the reload",
+    );
 
     // And the conversation goes on in the same session.
     await ask(page, "How do I return a damaged thermostat?");

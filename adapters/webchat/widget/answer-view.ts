@@ -85,15 +85,11 @@ function sourcesList(citations: Citation[]): HTMLElement {
 
 function actionRow(actions: AnswerActions, initialVote?: "up" | "down"): HTMLElement {
   const note = h("div", { class: "note", role: "status" });
-  const up = h(
-    "button",
-    { type: "button", "aria-pressed": "false", "data-action": "up" },
-    `👍 ${strings.helpful}`,
-  );
+  const up = h("button", { type: "button", "aria-pressed": "false", "data-action": "up" }, strings.helpful);
   const down = h(
     "button",
     { type: "button", "aria-pressed": "false", "data-action": "down" },
-    `👎 ${strings.notHelpful}`,
+    strings.notHelpful,
   );
   const human = h("button", { type: "button", "data-action": "handoff" }, strings.human);
   const mark = (vote: "up" | "down") => {
