@@ -35,6 +35,8 @@ type Listener = (received: ReceivedActivity) => void;
  */
 export class FakeBotConnector {
   readonly received: ReceivedActivity[] = [];
+  /** Every activities call, failed ones included (times of arrival, performance.now()). */
+  readonly attempts: number[] = [];
   private server: Server | undefined;
   private failures: ConnectorFailure[] = [];
   private listeners = new Set<Listener>();
@@ -68,6 +70,11 @@ export class FakeBotConnector {
   /** Makes the next calls fail; failures queue in order. */
   fail(failure: ConnectorFailure): void {
     this.failures.push({ ...failure });
+  }
+
+  /** Forgets scripted failures that have not happened yet. */
+  clearFailures(): void {
+    this.failures = [];
   }
 
   /** Calls for one conversation, in arrival order. */
@@ -114,6 +121,7 @@ export class FakeBotConnector {
       res.end(JSON.stringify({ error: { code: "BadArgument", message: "body is not JSON" } }));
       return;
     }
+    this.attempts.push(at);
     const failure = this.failures.find(
       (f) => f.activityType === undefined || f.activityType === activity.type,
     );
