@@ -233,12 +233,14 @@ export class SlackAdapter implements ChannelAdapter {
       if (coded.status >= 400 && coded.status < 500) {
         // The person's message was refused (empty, too long, rate-limited): tell them; a retry would not help.
         log.info({ code: coded.code }, "slack message refused");
+        if (eventId) await this.#dedupe.done(eventId);
         this.#track(this.#notice(bolt.client, selection.reply, coded.message));
         return;
       }
       if (eventId) await this.#dedupe.release(eventId);
       throw error;
     }
+    if (eventId) await this.#dedupe.done(eventId);
     if (submission.duplicate) {
       log.info({ messageId: submission.messageId }, "slack message already accepted; not answered twice");
       return;

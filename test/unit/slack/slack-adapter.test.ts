@@ -73,12 +73,14 @@ describe("SlackAdapter over the Events API", () => {
   it("answers once when Slack retries an event (same event_id, x-slack-retry-num: 1)", async () => {
     const event = appMention("can I change my plan?");
     const before = stack.conversations.submitted.length;
+    const calls = stack.conversations.submitCalls;
     assert.equal((await send(stack, event)).status, 200);
     assert.equal((await send(stack, event, { retryNum: 1, retryReason: "http_timeout" })).status, 200);
     assert.equal((await send(stack, event, { retryNum: 2 })).status, 200);
     await stack.fake.waitFor((f) => f.callsTo("chat.stopStream").length >= 1);
     await settle();
     assert.equal(stack.conversations.submitted.length - before, 1);
+    assert.equal(stack.conversations.submitCalls - calls, 1, "the retries stopped at the event_id check");
     assert.equal(stack.fake.callsTo("chat.startStream").length, 1);
     assert.equal(stack.fake.callsTo("chat.stopStream").length, 1);
   });

@@ -28,6 +28,8 @@ export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
  */
 export class ScriptedConversations implements Conversations {
   readonly submitted: InboundMessage[] = [];
+  /** Every submit call, duplicates included. */
+  submitCalls = 0;
   readonly #byPlatformId = new Map<string, string>();
   readonly #messages = new Map<string, InboundMessage>();
   readonly #turns = new Map<string, Turn[]>();
@@ -40,6 +42,7 @@ export class ScriptedConversations implements Conversations {
   failWith: Error | undefined;
 
   async submit(message: InboundMessage): Promise<Submission> {
+    this.submitCalls++;
     if (this.failWith) throw this.failWith;
     if (message.text.trim().length === 0)
       throw new GatewayError(ErrorCode.EmptyText, "Type a question first.");
