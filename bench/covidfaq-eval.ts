@@ -3,7 +3,7 @@
  * question, body = its answer), every query is asked, and `kb eval` prints recall@1, recall@5 and
  * MRR@10. The data set is read from ../shared/datasets/covidfaq (never copied into the repository).
  *
- *   npx tsx bench/covidfaq-eval.ts [--json]
+ *   npx tsx bench/covidfaq-eval.ts [--json] [--word-vectors]
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
-    const json = process.argv.includes("--json") ? ["--json"] : [];
+    const json = process.argv.slice(2).filter((a) => a === "--json" || a === "--word-vectors");
     return await runKb(
       ["eval", "--knowledge", prepared.knowledge, "--questions", prepared.questions, ...json],
       {

@@ -25,6 +25,7 @@ Commands:
 Options:
   --knowledge DIR           the knowledge folder (default: KNOWLEDGE_DIR, ./knowledge)
   --embedding-model PATH    an embedding GGUF for hybrid retrieval (default: EMBEDDING_MODEL_PATH)
+  --word-vectors            fuse BM25 with offline word vectors (default: KNOWLEDGE_WORD_VECTORS)
   --budget N                search: token budget (default: RETRIEVAL_TOKEN_BUDGET)
   --all                     search: show the full ranking, below the relevance floor too
   --json                    one JSON object on stdout
@@ -34,6 +35,7 @@ const options = {
   knowledge: { type: "string" },
   questions: { type: "string" },
   "embedding-model": { type: "string" },
+  "word-vectors": { type: "boolean" },
   budget: { type: "string" },
   all: { type: "boolean" },
   json: { type: "boolean" },
@@ -82,6 +84,7 @@ export async function runKb(argv: string[], io: KbIo): Promise<number> {
         dir,
         watch: false,
         embeddingModelPath: args.values["embedding-model"] ?? config.knowledge.embeddingModelPath,
+        wordVectors: args.values["word-vectors"] ?? config.knowledge.wordVectors,
         logger: createLogger({ level: "silent" }),
         minScore: config.knowledge.minScore,
         onProgress: progressBar(io),
@@ -144,7 +147,7 @@ export async function runKb(argv: string[], io: KbIo): Promise<number> {
         out(`files:   ${s.files}`);
         out(`chunks:  ${s.chunks}`);
         out(`tokens:  ${s.tokens} (estimated)`);
-        out(`dense:   ${s.dense ? "on" : "off (lexical only)"}`);
+        out(`dense:   ${s.dense ? `on (${s.embedder})` : "off (lexical only)"}`);
         out(`skipped: ${s.skipped.length}`);
         for (const p of s.skipped) out(`  ${formatProblem(p)}`);
         return 0;

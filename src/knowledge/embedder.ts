@@ -3,6 +3,11 @@ import type { Logger } from "../logger.ts";
 /** Turns texts into vectors for dense retrieval. */
 export interface Embedder {
   readonly description: string;
+  /**
+   * Cosine similarity that is no evidence of relevance at all; similarity above it can lift a chunk
+   * over the relevance floor. 1 means never. @defaultValue 0.5
+   */
+  readonly unrelatedCosine?: number;
   embed(texts: readonly string[]): Promise<Float32Array[]>;
   close(): Promise<void>;
 }

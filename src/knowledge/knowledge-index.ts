@@ -91,7 +91,8 @@ export class KnowledgeIndex {
           const seen = byIndex.get(i);
           // Dense similarity also vouches for relevance (a paraphrase may share no word with the
           // article), rescaled because unrelated texts commonly score cosine 0.3-0.5.
-          const dense = Math.max(0, (c - denseBase) / (1 - denseBase));
+          const base = this.#embedder.unrelatedCosine ?? denseBase;
+          const dense = base >= 1 ? 0 : Math.max(0, (c - base) / (1 - base));
           if (seen) Object.assign(seen, { cosine: c, relevance: Math.max(seen.relevance, dense) });
           else byIndex.set(i, { chunk, relevance: dense, cosine: c });
         }

@@ -26,6 +26,11 @@ const tokenizeDefault = MiniSearch.getDefault("tokenize") as (text: string) => s
 const stems = new Map<string, string | null>();
 const maxCachedStems = 200_000;
 
+/** True for function words that say nothing about a topic ("how", "do", "my"); expects lower case. */
+export function isStopWord(word: string): boolean {
+  return stopWords.has(word);
+}
+
 /** Lower-cases, drops stop words and stems; null means "not a search term". */
 export function analyzeTerm(term: string): string | null {
   const cached = stems.get(term);
