@@ -19,7 +19,14 @@ describe("the widget on customers' own sites (real Chromium, cross-origin)", () 
 
   before(async () => {
     const signed = `data-user-id="user-42" data-user-hash="${signUserId(shopSecret, "user-42")}"`;
-    allowed = await startHostPage({ host: "localhost" });
+    allowed = await startHostPage({
+      host: "localhost",
+      pages: { "/inline": 'data-mode="element"' },
+      markup: {
+        "/inline":
+          '<p>Above</p><support-chat mode="inline" heading="Inline help"></support-chat><p>Below</p>',
+      },
+    });
     // 127.0.0.1 vs localhost: a different origin that no site lists.
     refused = await startHostPage({ host: "127.0.0.1" });
     shop = await startHostPage({
@@ -56,6 +63,22 @@ describe("the widget on customers' own sites (real Chromium, cross-origin)", () 
     await waitForAnswers(page, 1);
     assert.ok((await page.locator(`${widget.sources} a`).count()) >= 1);
     assert.match((await storedSession(page)).conversationId, /^c[0-9a-f]{32}$/);
+    await page.close();
+  });
+
+  it("runs inline as a custom element where the page places it, without a launcher", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${allowed.origin}/inline`);
+    await page.locator(widget.panel).waitFor();
+    assert.equal(await page.locator("support-chat").count(), 1, "the script adds no second widget");
+    assert.equal(await page.locator(widget.launcher).count(), 0);
+    assert.equal(await page.locator("support-chat h2").innerText(), "Inline help");
+    const order = await page.evaluate(() =>
+      Array.from(document.body.children).map((el) => el.tagName.toLowerCase()),
+    );
+    assert.deepEqual(order.slice(0, 4), ["h1", "p", "support-chat", "p"]);
+    await ask(page, "How long does a refund take?");
+    await waitForAnswers(page, 1);
     await page.close();
   });
 

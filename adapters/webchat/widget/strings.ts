@@ -11,7 +11,7 @@ export const strings = {
   notHelpful: "Not helpful",
   thanks: "Thanks for the feedback.",
   human: "Talk to a person",
-  humanAsked: "A person from our team will follow up here.",
+  humanAsked: "We have asked a person from our team to help you.",
   typing: "The assistant is writing…",
   you: "You",
   bot: "Assistant",
