@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import { type FSWatcher, watch as watchFolder } from "chokidar";
 import type { Snippet } from "../conversation/citation.ts";
 import type { Logger } from "../logger.ts";
@@ -75,6 +76,9 @@ export interface KnowledgeBase extends Retriever {
 }
 
 /** What a chunk's vector is made from: its label (title and headings) on the first line, then its text. */
+/** How often a missing knowledge folder is looked for. */
+const folderPollMs = 1000;
+
 const embeddingText = (c: Chunk) => `${[c.title, ...c.headingPath].join(" > ")}\n${c.text}`;
 
 class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
@@ -87,6 +91,7 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   readonly #options: KnowledgeBaseOptions;
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #appearTimer: NodeJS.Timeout | undefined;
   #running: Promise<ReloadInfo> | null = null;
   #pending = false;
   #reloads = 0;
@@ -201,6 +206,18 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
 
   /** Resolves once the watcher has scanned the folder: changes from then on are seen. */
   async startWatching(): Promise<void> {
+    if (!this.#folder.exists) {
+      // Nothing to watch yet: look for the folder now and then, and index it once it appears.
+      this.#appearTimer = setInterval(() => {
+        if (!existsSync(this.#options.dir)) return;
+        clearInterval(this.#appearTimer);
+        this.#logger.info({ dir: this.#options.dir }, "knowledge folder appeared");
+        this.reload()
+          .then(() => this.startWatching())
+          .catch((error: unknown) => this.#logger.error({ err: error }, "knowledge reload failed"));
+      }, folderPollMs);
+      return;
+    }
     const debounceMs = this.#options.debounceMs ?? 100;
     this.#watcher = watchFolder(this.#options.dir, {
       ignoreInitial: true,
@@ -225,6 +242,7 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
 
   async close(): Promise<void> {
     clearTimeout(this.#timer);
+    clearInterval(this.#appearTimer);
     await this.#watcher?.close();
     await this.#running?.catch(() => undefined);
     await this.#embedder?.close();

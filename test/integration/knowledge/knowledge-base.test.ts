@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -146,7 +146,7 @@ describe("atomic index swap", () => {
 });
 
 describe("missing folder", () => {
-  it("starts empty and not ready instead of failing, and logs a warning", async () => {
+  it("starts empty and not ready instead of failing, logs a warning, and indexes the folder once it appears", async () => {
     const lines: string[] = [];
     const destination = new Writable({
       write(chunk, _enc, done) {
@@ -154,17 +154,21 @@ describe("missing folder", () => {
         done();
       },
     });
-    const kb = await createKnowledgeBase({
-      dir: join(tmpdir(), `no-such-folder-${process.pid}`),
-      watch: true,
-      logger: createLogger({ destination }),
-    });
+    const dir = join(tmpdir(), `no-such-folder-${process.pid}`);
+    const kb = await createKnowledgeBase({ dir, watch: true, logger: createLogger({ destination }) });
     try {
       assert.equal(kb.ready, false);
       assert.deepEqual(await kb.retrieve("anything at all", { tokenBudget: 100 }), []);
       assert.ok(lines.some((l) => l.includes("knowledge folder not found")));
+      await mkdir(dir);
+      await writeFile(join(dir, "late.md"), article("Late article", "Arrived after start."));
+      await within(3000, async () => kb.ready);
+      // And from then on it is watched like any folder.
+      await writeFile(join(dir, "later.md"), article("Later article", "Watched after it appeared."));
+      await within(2000, async () => (await kb.retrieve("watched", { tokenBudget: 100 })).length === 1);
     } finally {
       await kb.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
