@@ -106,9 +106,12 @@ export function webchatRoutes(o: WebchatRoutesOptions): Router {
         replyTo: { conversationId: conversation.id },
       });
       await o.store.touch(conversation.id);
-      res
-        .status(202)
-        .json({ messageId: submission.messageId, ...(submission.duplicate ? { duplicate: true } : {}) });
+      // handedOff: a person has the conversation; no answer will stream for this message.
+      res.status(202).json({
+        messageId: submission.messageId,
+        ...(submission.duplicate ? { duplicate: true } : {}),
+        ...(submission.handedOff ? { handedOff: true } : {}),
+      });
     }),
   );
 

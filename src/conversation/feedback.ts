@@ -43,6 +43,12 @@ export class FeedbackService {
   readonly #store: FeedbackStore;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #listeners: ((input: FeedbackInput, feedback: TurnFeedback) => Promise<void>)[] = [];
+
+  /** Runs after every stored vote (analytics, gap recording); a failing listener is logged only. */
+  onRecorded(listener: (input: FeedbackInput, feedback: TurnFeedback) => Promise<void>): void {
+    this.#listeners.push(listener);
+  }
 
   constructor({ store, logger, now = Date.now }: FeedbackServiceOptions) {
     this.#store = store;
@@ -91,6 +97,11 @@ export class FeedbackService {
       },
       "feedback recorded",
     );
+    for (const listener of this.#listeners) {
+      await listener(input, feedback).catch((error: unknown) =>
+        this.#logger.warn({ err: (error as Error).message }, "feedback listener failed"),
+      );
+    }
     return feedback;
   }
 }

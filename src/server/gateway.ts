@@ -13,6 +13,7 @@ import { HandoffService } from "../conversation/handoff.ts";
 import { RateLimiter } from "../conversation/rate-limiter.ts";
 import { AnswerLedger } from "../inference/answer-ledger.ts";
 import { ReplyHub } from "../inference/reply-hub.ts";
+import { createSupportLoop, type SupportLoop } from "../insights/support-loop.ts";
 import { createKnowledgeBase, type KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { Logger } from "../logger.ts";
 import { createRedis, keyspace } from "../redis/redis-client.ts";
@@ -30,6 +31,8 @@ export interface Gateway {
   readonly redis: Redis;
   readonly metrics: Metrics;
   readonly adapters: ChannelAdapter[];
+  /** Handoff state, analytics, gaps, admin API (see src/insights/support-loop.ts). */
+  readonly support: SupportLoop;
   /** Stops accepting connections, stops adapters, releases Redis. */
   close(): Promise<void>;
 }
@@ -69,6 +72,7 @@ export async function startGateway(
     maxTurns: config.conversation.historyTurns,
     ttlSeconds: config.conversation.contextTtlSeconds,
   });
+  const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger });
   const conversations = new ConversationManager({
     config,
     keys,
@@ -87,6 +91,7 @@ export async function startGateway(
     logger,
     retriever: knowledge,
     publishCancel: (messageId) => redis.publish(keys("cancel"), messageId),
+    gate: support.gate,
   });
 
   const app = createHttpApp();
@@ -99,12 +104,14 @@ export async function startGateway(
     redis,
     prefix: config.redis.prefix,
     dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
+    states: support.states,
   });
+  support.attach({ app, conversations, handoff, feedback });
   mountHealthRoutes(app, {
     redis,
     keys,
     metrics,
-    beforeScrape: () => conversations.queueDepth(),
+    beforeScrape: () => Promise.all([conversations.queueDepth(), support.refreshMetrics()]),
     details: () => {
       const stats = knowledge.stats();
       return {
@@ -136,12 +143,14 @@ export async function startGateway(
     redis,
     metrics,
     adapters,
+    support,
     close: async () => {
       for (const adapter of adapters) await adapter.stop().catch(() => undefined);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await support.close();
       await hub.close();
       await knowledge.close();
       await queue.close().catch(() => undefined);

@@ -50,7 +50,79 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     help: "Jobs waiting or running in the inference queue (sampled at scrape)",
     registers: [registry],
   });
-  return { registry, messages, rejected, answers, queueWait, timeToFirstToken, answerTime, queueDepth };
+  const feedback = new Counter({
+    name: "sgw_feedback_total",
+    help: "Votes on answers, by channel and vote",
+    labelNames: ["channel", "vote"] as const,
+    registers: [registry],
+  });
+  const handoffs = new Counter({
+    name: "sgw_handoffs_total",
+    help: "Conversations handed to a person, by channel",
+    labelNames: ["channel"] as const,
+    registers: [registry],
+  });
+  const gaps = new Counter({
+    name: "sgw_gaps_total",
+    help: "Questions recorded for curators, by channel and reason (no_answer, downvote, handoff)",
+    labelNames: ["channel", "reason"] as const,
+    registers: [registry],
+  });
+  const webhookDeliveries = new Counter({
+    name: "sgw_handoff_webhook_deliveries_total",
+    help: "Handoff webhook delivery attempts, by outcome (delivered, retry, gave_up)",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  // The report's figures over its window (REPORT_WINDOW_DAYS), recomputed at scrape time from the
+  // analytics streams, so a dashboard and `npm run report` agree.
+  const report = {
+    questions: new Gauge({
+      name: "sgw_report_questions",
+      help: "Questions accepted in the report window, by channel",
+      labelNames: ["channel"] as const,
+      registers: [registry],
+    }),
+    deflection: new Gauge({
+      name: "sgw_report_deflection_ratio",
+      help: "Share of questions answered from knowledge without a handoff in the report window",
+      labelNames: ["channel"] as const,
+      registers: [registry],
+    }),
+    thumbsUp: new Gauge({
+      name: "sgw_report_thumbs_up_ratio",
+      help: "Thumbs up / all votes in the report window",
+      labelNames: ["channel"] as const,
+      registers: [registry],
+    }),
+    handoffs: new Gauge({
+      name: "sgw_report_handoffs",
+      help: "Handoffs in the report window, by channel",
+      labelNames: ["channel"] as const,
+      registers: [registry],
+    }),
+    ttft: new Gauge({
+      name: "sgw_report_ttft_median_seconds",
+      help: "Median time to first token in the report window, by channel",
+      labelNames: ["channel"] as const,
+      registers: [registry],
+    }),
+  };
+  return {
+    registry,
+    messages,
+    rejected,
+    answers,
+    queueWait,
+    timeToFirstToken,
+    answerTime,
+    queueDepth,
+    feedback,
+    handoffs,
+    gaps,
+    webhookDeliveries,
+    report,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
