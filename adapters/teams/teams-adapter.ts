@@ -33,6 +33,8 @@ export interface TeamsAdapterOptions {
   retry?: DeliveryRetryOptions;
   /** Shortest gap between streaming updates. @defaultValue 1000 */
   streamIntervalMs?: number;
+  /** How often "typing" is renewed while a message waits for a worker. @defaultValue 3000 */
+  typingIntervalMs?: number;
   /** How often undelivered answers are retried. @defaultValue 5000 */
   outboxIntervalMs?: number;
   /** Outbox attempts before an answer goes to the dead list. @defaultValue 50 */
@@ -255,8 +257,6 @@ export class TeamsAdapter implements ChannelAdapter {
     if (!ctx || !delivery || !logger) return;
     const conversationId = reference.conversation?.id ?? "";
     const prefix = ctx.config.redis.prefix;
-    // Typing first: the answer may sit in the queue for a while. Best effort, never retried.
-    await delivery.send(reference, { type: "typing" }, { retry: false }).catch(() => undefined);
     const sink = new TeamsReplySink({
       delivery,
       reference,
@@ -268,6 +268,9 @@ export class TeamsAdapter implements ChannelAdapter {
       ...(this.options.streamIntervalMs === undefined
         ? {}
         : { streamIntervalMs: this.options.streamIntervalMs }),
+      ...(this.options.typingIntervalMs === undefined
+        ? {}
+        : { typingIntervalMs: this.options.typingIntervalMs }),
       keep: (id, activity, error) => this.keep(id, reference, activity, error),
       onDelivered: async (activityIds) => {
         const ttl = ctx.config.conversation.dedupeTtlSeconds;
@@ -278,7 +281,12 @@ export class TeamsAdapter implements ChannelAdapter {
         await this.pending?.settle(messageId, ttl);
       },
     });
-    await ctx.conversations.follow(messageId, guarded(sink, logger, conversationId));
+    await sink.startTyping();
+    try {
+      await ctx.conversations.follow(messageId, guarded(sink, logger, conversationId));
+    } finally {
+      sink.stopTyping();
+    }
   }
 
   private async keep(

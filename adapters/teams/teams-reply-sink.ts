@@ -23,6 +23,8 @@ export interface TeamsReplySinkOptions {
   handoff?: boolean;
   /** Show Teams' thumbs up/down on answers. @defaultValue false */
   feedback?: boolean;
+  /** How often the typing indicator is renewed while the message waits for a worker. @defaultValue 3000 */
+  typingIntervalMs?: number;
   /** The informative update shown while the answer is queued. @defaultValue "Looking that up…" */
   informativeText?: string;
 }
@@ -42,6 +44,7 @@ export class TeamsReplySink implements ReplySink {
   private sequence = 0;
   private text = "";
   private nextUpdateAt = 0;
+  private typingTimer: NodeJS.Timeout | undefined;
 
   constructor(options: TeamsReplySinkOptions) {
     this.o = options;
@@ -49,19 +52,43 @@ export class TeamsReplySink implements ReplySink {
     this.streaming = options.scope === "personal";
   }
 
+  /**
+   * Shows "typing" now and renews it until the answer starts: Teams shows the indicator for about three
+   * seconds, and a message may wait longer than that in the queue. Best effort, never retried.
+   */
+  async startTyping(): Promise<void> {
+    const send = () =>
+      this.o.delivery.send(this.o.reference, { type: "typing" }, { retry: false }).then(
+        () => undefined,
+        () => undefined,
+      );
+    this.typingTimer = setInterval(() => void send(), this.o.typingIntervalMs ?? 3000);
+    this.typingTimer.unref();
+    await send();
+  }
+
+  /** Stops renewing "typing" (every answer event does; so must a follow that failed before any). */
+  stopTyping(): void {
+    if (this.typingTimer) clearInterval(this.typingTimer);
+    this.typingTimer = undefined;
+  }
+
   async onStart(): Promise<void> {
+    this.stopTyping();
     if (!this.streaming || this.streamId !== undefined) return;
     const text = this.o.informativeText ?? "Looking that up…";
     await this.update({ type: "typing", text }, "informative");
   }
 
   async onChunk(text: string): Promise<void> {
+    this.stopTyping();
     this.text += text;
     if (!this.streaming || performance.now() < this.nextUpdateAt) return;
     await this.update({ type: "typing", text: this.text }, "streaming");
   }
 
   async onFinal(answer: FinalAnswer): Promise<void> {
+    this.stopTyping();
     let activity = renderAnswer(answer, {
       handoff: this.o.handoff ?? false,
       feedback: this.o.feedback ?? false,
@@ -73,6 +100,7 @@ export class TeamsReplySink implements ReplySink {
   }
 
   async onError(failure: ReplyFailure): Promise<void> {
+    this.stopTyping();
     let activity = renderFailure(failure.message);
     // An open stream must be closed by a final message, or Teams shows it as still typing.
     if (this.streaming && this.streamId !== undefined) {

@@ -17,6 +17,8 @@ export class ScriptedConversations implements Conversations {
     private readonly script: {
       answer: (message: InboundMessage) => string;
       citations?: Citation[];
+      /** Time the message "waits in the queue" before its answer starts. @defaultValue 0 */
+      queueDelayMs?: number;
       /** Pause between words. @defaultValue 20 */
       chunkDelayMs?: number;
       /** Conversations with a person: submit enqueues nothing and says so, as the real gate does. */
@@ -44,6 +46,7 @@ export class ScriptedConversations implements Conversations {
       await sink.onError({ messageId, code: "not_found", message: "unknown message" });
       return;
     }
+    await new Promise((resolve) => setTimeout(resolve, this.script.queueDelayMs ?? 0));
     await sink.onStart?.();
     const text = this.script.answer(message);
     for (const word of text.split(/(?<= )/)) {

@@ -309,3 +309,38 @@ describe("Teams adapter with a tenant allow-list", () => {
     );
   });
 });
+
+describe("Teams adapter while a message waits in the queue", () => {
+  const connector = new FakeBotConnector();
+  const conversations = new ScriptedConversations({
+    answer: () => "late answer",
+    queueDelayMs: 700,
+    chunkDelayMs: 1,
+  });
+  let teams: TeamsTestServer;
+
+  before(async () => {
+    await connector.start();
+    teams = await startTeamsServer({
+      env: { TEAMS_SERVICE_URL_ALLOWLIST: connector.origin },
+      conversations,
+      adapter: { typingIntervalMs: 200 },
+    });
+  });
+  after(async () => {
+    await teams.stop();
+    await connector.stop();
+  });
+
+  it("renews the typing indicator until the answer starts, and not after", async () => {
+    const activity = channelMessage({ serviceUrl: connector.serviceUrl, text: "slow one", mention: true });
+    const conversationId = (activity.conversation as { id: string }).id;
+    assert.equal((await teams.post(activity)).status, 200);
+    await connector.waitFor((r) => r.conversationId === conversationId && isFinal(r));
+    await teams.adapter.idle();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const types = connector.for(conversationId).map((r) => r.activity.type);
+    assert.ok(types.filter((t) => t === "typing").length >= 3, types.join(","));
+    assert.equal(types.at(-1), "message", "no typing after the answer");
+  });
+});
