@@ -212,12 +212,17 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
         if (!existsSync(this.#options.dir)) return;
         clearInterval(this.#appearTimer);
         this.#logger.info({ dir: this.#options.dir }, "knowledge folder appeared");
-        this.reload()
-          .then(() => this.startWatching())
+        // Watch first, then index: a file written between the two is caught either way.
+        this.#watchFolder()
+          .then(() => this.reload())
           .catch((error: unknown) => this.#logger.error({ err: error }, "knowledge reload failed"));
       }, folderPollMs);
       return;
     }
+    await this.#watchFolder();
+  }
+
+  async #watchFolder(): Promise<void> {
     const debounceMs = this.#options.debounceMs ?? 100;
     this.#watcher = watchFolder(this.#options.dir, {
       ignoreInitial: true,
