@@ -21,6 +21,8 @@ Commands:
   search "question"         ranked snippets with scores and citations, as the bot would get them
   stats                     files, chunks, tokens, and what was skipped and why
   eval --questions FILE     recall@1, recall@5 and MRR@10 of a JSONL file of {"question", "expected"}
+  gaps                      questions the bot could not answer (no snippet, thumbs down, handoff),
+                            grouped by similarity, with examples and the closest knowledge files
 
 Options:
   --knowledge DIR           the knowledge folder (default: KNOWLEDGE_DIR, ./knowledge)
@@ -28,6 +30,7 @@ Options:
   --word-vectors            fuse BM25 with offline word vectors (default: KNOWLEDGE_WORD_VECTORS)
   --budget N                search: token budget (default: RETRIEVAL_TOKEN_BUDGET)
   --all                     search: show the full ranking, below the relevance floor too
+  --since 7d                gaps: how far back (d, h or m; default 7d)
   --json                    one JSON object on stdout
 `;
 
@@ -39,6 +42,7 @@ const options = {
   budget: { type: "string" },
   all: { type: "boolean" },
   json: { type: "boolean" },
+  since: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -93,6 +97,17 @@ export async function runKb(argv: string[], io: KbIo): Promise<number> {
       return kb;
     };
     switch (command) {
+      case "gaps": {
+        const { runGaps } = await import("./gaps-command.ts");
+        return await runGaps(
+          config,
+          {
+            ...(args.values.since ? { since: args.values.since } : {}),
+            ...(args.values.json ? { json: true } : {}),
+          },
+          out,
+        );
+      }
       case "lint": {
         const folder = await new FolderLoader(dir).load(progressBar(io));
         if (!folder.exists) throw new Error(`knowledge folder not found: ${dir}`);

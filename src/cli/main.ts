@@ -2,7 +2,7 @@ import { loadConfig } from "../config.ts";
 import { isCodedError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
 
-/** The one entry point: `start`, `kb`, `report`, `model:tiny`. Config is parsed here, once. */
+/** The one entry point: `start`, `kb`, `report`, `users`, `model:tiny`. Config is parsed here, once. */
 async function main(argv: string[]): Promise<number> {
   const [command = "start", ...rest] = argv;
   switch (command) {
@@ -22,6 +22,14 @@ async function main(argv: string[]): Promise<number> {
       const { runKb } = await import("./kb-command.ts");
       return runKb(rest, { stdout: process.stdout, stderr: process.stderr });
     }
+    case "report": {
+      const { runReport } = await import("./report-command.ts");
+      return runReport(rest, loadConfig(), { stdout: process.stdout, stderr: process.stderr });
+    }
+    case "users": {
+      const { runUsers } = await import("./users-command.ts");
+      return runUsers(rest, loadConfig(), { stdout: process.stdout, stderr: process.stderr });
+    }
     case "model:tiny": {
       const out = rest[0];
       if (!out) {
@@ -35,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       process.stderr.write(
-        `Unknown command "${command}". Commands: start [gateway|worker], kb, model:tiny.\n`,
+        `Unknown command "${command}". Commands: start [gateway|worker], kb, report, users, model:tiny.\n`,
       );
       return 2;
   }
