@@ -45,3 +45,16 @@ export function keyspace(prefix: string) {
   return (...parts: string[]) => [prefix, ...parts].join(":");
 }
 export type Keyspace = ReturnType<typeof keyspace>;
+
+/**
+ * True for the errors ioredis raises while Redis cannot be reached (a command given up after its
+ * retries, a closed connection, a refused or reset socket), so that a request can say "try again
+ * shortly" (503) instead of "internal error".
+ */
+export function isRedisDown(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "MaxRetriesPerRequestError") return true;
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|max retries per request/i.test(
+    error.message,
+  );
+}

@@ -1,11 +1,30 @@
 import express, { type ErrorRequestHandler, type Express, type Response } from "express";
 import { type CodedError, ErrorCode, errorBody, GatewayError, isCodedError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { isRedisDown } from "../redis/redis-client.ts";
 
 /** Sends a coded error as `{"error": {"code", "message"}}` with its status (and Retry-After when known). */
 export function sendError(res: Response, error: CodedError): void {
-  if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(error.retryAfterSeconds));
-  res.status(error.status).json(errorBody(error));
+  const shown = publicError(error);
+  if (shown.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(shown.retryAfterSeconds));
+  res.status(shown.status).json(errorBody(shown));
+}
+
+/**
+ * What a client may see of an error. An unexpected error (an internal one wrapping a cause) never
+ * shows its own message, which can carry internals; one caused by Redis being unreachable becomes a
+ * 503 that says to try again, since the service heals by itself when Redis returns.
+ */
+function publicError(error: CodedError): CodedError {
+  if (error.code !== ErrorCode.Internal || error.cause === undefined) return error;
+  if (isRedisDown(error.cause)) {
+    return new GatewayError(
+      ErrorCode.RedisUnavailable,
+      "The service cannot reach its database right now. Please try again shortly.",
+      { retryAfterSeconds: 5 },
+    );
+  }
+  return new GatewayError(ErrorCode.Internal, "Internal error. Please try again.");
 }
 
 /** The gateway's express app; routes are mounted by the health module and the channel adapters. */
@@ -41,7 +60,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         { err: error instanceof Error ? error.message : String(error) },
         "unhandled request error",
       );
-      sendError(res, new GatewayError(ErrorCode.Internal, "Internal error. Please try again."));
+      sendError(
+        res,
+        new GatewayError(ErrorCode.Internal, "Internal error. Please try again.", { cause: error }),
+      );
     }
   };
 }
