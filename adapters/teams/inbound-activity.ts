@@ -111,3 +111,24 @@ export function botWasAdded(activity: Activity): boolean {
   const botId = activity.recipient?.id;
   return botId !== undefined && (activity.membersAdded ?? []).some((member) => member.id === botId);
 }
+
+const entities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+
+/**
+ * The user's words without markup: Teams puts HTML in `text` when the message was formatted (and
+ * leaves `<at>` tags of other people's mentions), which the model should not see as characters.
+ */
+export function plainText(text: string): string {
+  return text
+    .replace(/<\/(p|div|li)>|<br\s*\/?>/gi, "\n")
+    .replace(/<[^>]*>/g, "")
+    .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (match, name: string) => {
+      if (name.startsWith("#x") || name.startsWith("#X"))
+        return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
+      if (name.startsWith("#")) return String.fromCodePoint(Number.parseInt(name.slice(1), 10));
+      return entities[name.toLowerCase()] ?? match;
+    })
+    .replace(/[ \t]+/g, " ")
+    .replace(/\s*\n\s*/g, "\n")
+    .trim();
+}

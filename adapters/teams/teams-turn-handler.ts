@@ -7,7 +7,14 @@ import type { HandoffService } from "../../src/conversation/handoff.ts";
 import type { ConversationRef, InboundMessage } from "../../src/conversation/inbound-message.ts";
 import { asCodedError, ErrorCode, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import { botWasAdded, mentionsBot, scopeOf, type TeamsScope, tenantOf } from "./inbound-activity.ts";
+import {
+  botWasAdded,
+  mentionsBot,
+  plainText,
+  scopeOf,
+  type TeamsScope,
+  tenantOf,
+} from "./inbound-activity.ts";
 import type { TeamsPendingAnswers } from "./teams-pending-answers.ts";
 import { isHandoffAction } from "./teams-render.ts";
 
@@ -95,9 +102,9 @@ export class TeamsTurnHandler {
     // answers only when it is @mentioned; in a personal chat every message is for it.
     if (scope !== "personal" && !mentionsBot(activity)) return;
     if (!activity.id) throw new GatewayError(ErrorCode.BadRequest, "The message activity has no id.");
-    const text = (
-      scope === "personal" ? (activity.text ?? "") : TurnContext.removeRecipientMention(activity)
-    ).trim();
+    const text = plainText(
+      scope === "personal" ? (activity.text ?? "") : TurnContext.removeRecipientMention(activity),
+    );
     const ref = this.ref(activity);
     const timestamp = activity.timestamp instanceof Date ? activity.timestamp.getTime() : Number.NaN;
     const reference = TurnContext.getConversationReference(activity);

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import {
   checkActivityShape,
   mentionsBot,
+  plainText,
   scopeOf,
   serviceUrlAllowed,
   tenantOf,
@@ -68,5 +69,16 @@ describe("Teams activity fields", () => {
     assert.ok(entity);
     entity.mentioned.id = "29:someone-else";
     assert.equal(mentionsBot(other), false, "a mention of someone else is not a mention of the bot");
+  });
+});
+
+describe("plainText", () => {
+  it("drops Teams' HTML and decodes entities, keeping line breaks", () => {
+    assert.equal(
+      plainText("<p>How do I <b>reset</b> my&nbsp;password?</p><p>Thanks &amp; bye</p>"),
+      "How do I reset my password?\nThanks & bye",
+    );
+    assert.equal(plainText("ask <at>Jane Doe</at> &lt;3 &#233;&#x41;"), "ask Jane Doe <3 éA");
+    assert.equal(plainText("  plain text  "), "plain text");
   });
 });
