@@ -1,0 +1,88 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * Prints the GPU benchmark table from the JSON lines in a folder: llama-batched-bench's
+ * (`--output-format jsonl`) as the anchor, and engine-bench / job-bench lines. Every figure of ours is
+ * also given as a fraction of the anchor's at the same batch size.
+ *
+ *   report.ts <results-folder>
+ */
+interface Anchor {
+  pl: number;
+  tg: number;
+  t_pp: number;
+  t_tg: number;
+  t: number;
+  speed_tg: number;
+}
+interface Ours {
+  path: string;
+  order?: string;
+  gatherMs?: number;
+  batch: number;
+  tokPerS: number;
+  decodeTokPerS: number;
+  ttftMedianMs: number;
+  ttftMaxMs: number;
+  sequencesPerDecode?: number | null;
+  microBatchRunsPerDecode?: number | null;
+}
+
+const dir = process.argv[2];
+if (!dir) throw new Error("usage: report.ts <results-folder>");
+const anchors = new Map<number, Anchor>();
+const rows = new Map<string, Map<number, Ours>>();
+for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
+  for (const line of readFileSync(join(dir, file), "utf8").split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const record = JSON.parse(line) as Partial<Anchor & Ours>;
+    if (typeof record.speed_tg === "number") anchors.set(record.pl as number, record as Anchor);
+    else if (typeof record.path === "string") {
+      const r = record as Ours;
+      const name =
+        r.path === "job"
+          ? "job path (BullMQ → worker → Redis stream)"
+          : `engine, ${r.order} order, gather ${r.gatherMs ?? 0} ms`;
+      if (!rows.has(name)) rows.set(name, new Map());
+      rows.get(name)?.set(r.batch, r);
+    }
+  }
+}
+
+const batches = [...new Set([...anchors.keys(), ...[...rows.values()].flatMap((m) => [...m.keys()])])].sort(
+  (a, b) => a - b,
+);
+const cell = (s: string) => s.padStart(16);
+const pct = (x: number, of: number | undefined) => (of ? ` ${Math.round((x / of) * 100)}%` : "");
+const lines: string[] = [];
+lines.push(`${"".padEnd(58)}${batches.map((b) => cell(`batch ${b}`)).join("")}`);
+const anchorAggregate = (a: Anchor | undefined) => (a ? (a.pl * a.tg) / a.t : undefined);
+lines.push(
+  `${"llama-batched-bench  decode tok/s".padEnd(58)}${batches.map((b) => cell(String(Math.round(anchors.get(b)?.speed_tg ?? Number.NaN)))).join("")}`,
+);
+lines.push(
+  `${"llama-batched-bench  generated tok/s over prompt+decode".padEnd(58)}${batches.map((b) => cell(String(Math.round(anchorAggregate(anchors.get(b)) ?? Number.NaN)))).join("")}`,
+);
+lines.push(
+  `${"llama-batched-bench  prompt time ms (all first tokens)".padEnd(58)}${batches.map((b) => cell(String(Math.round((anchors.get(b)?.t_pp ?? Number.NaN) * 1000)))).join("")}`,
+);
+for (const [name, byBatch] of rows) {
+  lines.push(name);
+  const get = (b: number) => byBatch.get(b);
+  lines.push(
+    `${"  aggregate tok/s (vs anchor's generated tok/s)".padEnd(58)}${batches.map((b) => cell(get(b) ? `${get(b)?.tokPerS}${pct(get(b)?.tokPerS ?? 0, anchorAggregate(anchors.get(b)))}` : "-")).join("")}`,
+  );
+  lines.push(
+    `${"  decode tok/s (vs anchor's decode tok/s)".padEnd(58)}${batches.map((b) => cell(get(b) ? `${get(b)?.decodeTokPerS}${pct(get(b)?.decodeTokPerS ?? 0, anchors.get(b)?.speed_tg)}` : "-")).join("")}`,
+  );
+  lines.push(
+    `${"  TTFT ms median / max".padEnd(58)}${batches.map((b) => cell(get(b) ? `${get(b)?.ttftMedianMs} / ${get(b)?.ttftMaxMs}` : "-")).join("")}`,
+  );
+  if ([...byBatch.values()].some((r) => r.sequencesPerDecode != null)) {
+    lines.push(
+      `${"  sequences per decode / micro-batch runs per decode".padEnd(58)}${batches.map((b) => cell(get(b)?.sequencesPerDecode != null ? `${get(b)?.sequencesPerDecode} / ${get(b)?.microBatchRunsPerDecode}` : "-")).join("")}`,
+    );
+  }
+}
+console.log(lines.join("\n"));

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# npm run bench:gpu — on a machine with an NVIDIA GPU, nvcc and cmake (see docs/PERFORMANCE.md).
+#
+# 1. builds ggml-cuda and llama-batched-bench from the llama.cpp source that node-llama-cpp ships, and
+#    puts that libggml-cuda.so in place of node-llama-cpp's prebuilt one (built with a CUDA newer than
+#    some drivers accept);
+# 2. writes the random-weight Llama-3.2-1B-shaped model (Q8_0, 1.17 GB) with the project's generator;
+# 3. runs llama-batched-bench (the anchor), the engine directly (LlamaEngine, in several batching
+#    variants) and the real job path (BullMQ job in, Redis reply stream out), all on that model;
+# 4. prints one table: aggregate tokens/s, time to first token, fractions of llama-batched-bench.
+#
+# Without Node.js on the machine it uses what bench/gpu/prepare.sh packed into .device/gpu/.
+# Settings (environment): GPU_BENCH_BATCHES (1,8,16,32,64), GPU_BENCH_TOKENS (128), GPU_BENCH_PROMPT
+# (64, prompt tokens per sequence for the anchor), GPU_BENCH_VARIANTS (order:gatherMs:uvThreads ...),
+# GPU_BENCH_JOB (1: run the job path), GPU_BENCH_WORK (/tmp/gpu-bench), CUDA_ARCH (90).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+PAYLOAD=$ROOT/.device/gpu
+WORK=${GPU_BENCH_WORK:-/tmp/gpu-bench}
+RESULTS=$WORK/results
+BATCHES=${GPU_BENCH_BATCHES:-1,8,16,32,64}
+TOKENS=${GPU_BENCH_TOKENS:-128}
+PROMPT=${GPU_BENCH_PROMPT:-64}
+VARIANTS=${GPU_BENCH_VARIANTS:-arrival:0:4 sequence:0:4 sequence:0:16 sequence:2:16}
+THREADS=${GPU_BENCH_THREADS:-8}
+MAXB=$(echo "$BATCHES" | tr ',' '\n' | sort -n | tail -1)
+mkdir -p "$WORK/bin" "$RESULTS"
+log() { echo "[$(date -u +%T)] $*"; }
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+# NVLink multicast stays off (shared hosts).
+export NCCL_NVLS_ENABLE=0
+
+# --- Node and the scripts -------------------------------------------------------------------------
+if ! command -v node >/dev/null && [ -s "$PAYLOAD/node.xz" ]; then
+  xz -dc "$PAYLOAD/node.xz" >"$WORK/bin/node" && chmod +x "$WORK/bin/node"
+  export PATH=$WORK/bin:$PATH
+fi
+command -v node >/dev/null || { echo "no node: run bench/gpu/prepare.sh where npm works and carry .device"; exit 1; }
+if [ -s "$PAYLOAD/node_modules.tar.xz" ] && [ ! -d "$PAYLOAD/node_modules/node-llama-cpp" ]; then
+  tar -xJf "$PAYLOAD/node_modules.tar.xz" -C "$PAYLOAD"
+fi
+if [ -s "$PAYLOAD/scripts.tar.xz" ] && [ ! -d "$PAYLOAD/js" ]; then tar -xJf "$PAYLOAD/scripts.tar.xz" -C "$PAYLOAD"; fi
+script() { # name args...: the bundled script if packed, else the TypeScript through tsx; $NODE_FLAGS first
+  local name=$1; shift
+  if [ -s "$PAYLOAD/js/$name.mjs" ]; then node ${NODE_FLAGS:-} "$PAYLOAD/js/$name.mjs" "$@"
+  else node ${NODE_FLAGS:-} --import tsx "bench/gpu/$name.ts" "$@"; fi
+}
+CUDA_BINS=""
+for d in "$PAYLOAD/node_modules" "$ROOT/node_modules"; do
+  [ -d "$d/@node-llama-cpp/linux-x64-cuda/bins/linux-x64-cuda" ] && { CUDA_BINS="$d/@node-llama-cpp/linux-x64-cuda/bins/linux-x64-cuda"; break; }
+done
+log "node $(node --version); nvidia: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null)"
+
+# --- the model, written while llama.cpp builds --------------------------------------------------------
+MODEL=$WORK/llama-1b-shape-q8_0.gguf
+if [ ! -s "$MODEL" ]; then
+  (script make-model "$MODEL" 1b >"$RESULTS/make-model.log" 2>&1) &
+  MODEL_PID=$!
+fi
+
+# --- build ggml-cuda and llama-batched-bench -------------------------------------------------------
+SRC=$WORK/llama.cpp
+BUILD=$WORK/build
+if [ ! -x "$BUILD/bin/llama-batched-bench" ]; then
+  if [ ! -d "$SRC" ]; then
+    if [ -s "$PAYLOAD/llama-src.tar.xz" ]; then tar -xJf "$PAYLOAD/llama-src.tar.xz" -C "$WORK"
+    else git clone -q node_modules/node-llama-cpp/llama/gitRelease.bundle "$SRC"; fi
+  fi
+  log "building ggml-cuda + llama-batched-bench (sm_${CUDA_ARCH:-90})"
+  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGGML_BACKEND_DL=ON -DGGML_CUDA=ON \
+    -DBUILD_SHARED_LIBS=ON -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF \
+    -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+    >"$RESULTS/cmake.log" 2>&1 || { tail -30 "$RESULTS/cmake.log"; exit 1; }
+  cmake --build "$BUILD" -j "$(nproc)" --target ggml-cuda ggml-cpu llama-batched-bench \
+    >"$RESULTS/build.log" 2>&1 || { tail -40 "$RESULTS/build.log"; exit 1; }
+  log "built"
+fi
+if [ -n "$CUDA_BINS" ]; then cp "$BUILD/bin/libggml-cuda.so" "$CUDA_BINS/libggml-cuda.so"; fi
+[ -n "${MODEL_PID:-}" ] && { wait "$MODEL_PID"; cat "$RESULTS/make-model.log"; }
+
+# --- anchor: llama-batched-bench from the same source ------------------------------------------------
+log "llama-batched-bench"
+"$BUILD/bin/llama-batched-bench" -m "$MODEL" -c $((MAXB * (PROMPT + TOKENS) + 256)) -b 2048 -ub 512 \
+  -npp "$PROMPT" -ntg "$TOKENS" -npl "$BATCHES" -ngl 99 -t "$THREADS" --output-format jsonl \
+  >"$RESULTS/anchor.jsonl" 2>"$RESULTS/anchor.log" || tail -20 "$RESULTS/anchor.log"
+grep '^{' "$RESULTS/anchor.jsonl" | head -20
+
+# --- the engine directly, in each batching variant ---------------------------------------------------
+for variant in $VARIANTS; do
+  IFS=: read -r order gather uv <<<"$variant"
+  log "engine: order=$order gather=${gather}ms UV_THREADPOOL_SIZE=$uv"
+  UV_THREADPOOL_SIZE=$uv NODE_FLAGS="--cpu-prof --cpu-prof-dir=$WORK/prof-$order-$gather-$uv" timeout 240 \
+    script engine-bench --model "$MODEL" --batches "$BATCHES" --tokens "$TOKENS" --gpu cuda \
+    --threads "$THREADS" --context $((PROMPT + TOKENS + 256)) --order "$order" --gather "$gather" \
+    --label "engine-uv$uv" >"$RESULTS/engine-$order-$gather-$uv.jsonl" 2>"$RESULTS/engine-$order-$gather-$uv.log"
+  cat "$RESULTS/engine-$order-$gather-$uv.jsonl"; tail -3 "$RESULTS/engine-$order-$gather-$uv.log"
+  prof=$(ls "$WORK/prof-$order-$gather-$uv"/*.cpuprofile 2>/dev/null | head -1)
+  [ -n "$prof" ] && script profile-summary "$prof" >"$RESULTS/profile-$order-$gather-$uv.txt" 2>&1
+done
+
+# --- the real job path ----------------------------------------------------------------------------------
+if [ "${GPU_BENCH_JOB:-1}" = "1" ]; then
+  if ! (echo PING | timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379; cat >&3; head -c 7 <&3' 2>/dev/null | grep -q PONG); then
+    if command -v redis-server >/dev/null; then redis-server --port 6379 --save '' --appendonly no --daemonize yes >/dev/null
+    elif [ -x "$PAYLOAD/redis/redis-server" ]; then
+      LD_LIBRARY_PATH=$PAYLOAD/redis "$PAYLOAD/redis/redis-server" --port 6379 --save '' --appendonly no --daemonize yes >/dev/null
+    fi
+    sleep 0.5
+  fi
+  log "job path"
+  UV_THREADPOOL_SIZE=16 timeout 300 script job-bench --model "$MODEL" --batches "$BATCHES" \
+    --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context $((PROMPT + TOKENS + 512)) \
+    >"$RESULTS/job.jsonl" 2>"$RESULTS/job.log"
+  cat "$RESULTS/job.jsonl"; tail -5 "$RESULTS/job.log"
+fi
+
+for f in "$RESULTS"/profile-*.txt; do [ -s "$f" ] && { echo "== $f"; head -25 "$f"; }; done
+echo
+script report "$RESULTS" | tee "$RESULTS/table.txt"
+# The device tool brings back at most 8 files from $OUT: one archive of every log and result.
+if [ -n "${OUT:-}" ]; then
+  tar -czf "$OUT/results.tgz" -C "$WORK" results && cp "$RESULTS/table.txt" "$OUT/"
+fi
