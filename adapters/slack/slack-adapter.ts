@@ -28,6 +28,8 @@ export interface SlackAdapterOptions {
   ackDeadlineMs?: number;
   /** Retries of a failed Web API call (429s included) before an answer is given up. @defaultValue 5 */
   apiRetries?: number;
+  /** Per-request Web API timeout in milliseconds (then retried). @defaultValue 20000 */
+  apiTimeoutMs?: number;
 }
 
 export type SlackTransport = "http" | "socket";
@@ -100,6 +102,8 @@ export class SlackAdapter implements ChannelAdapter {
       logger: bLogger,
       // Bounded: a 429 is waited out (Retry-After) and retried, but an answer is not held for half an hour.
       retryConfig: { retries: this.#options.apiRetries ?? 5, factor: 2, minTimeout: 500, maxTimeout: 10_000 },
+      // The client waits forever by default; a hung request would hold an answer (and its thread) hostage.
+      timeout: this.#options.apiTimeoutMs ?? 20_000,
     };
     const client = new webApi.WebClient(slack.botToken, clientOptions);
     // Learn who the bot is once, so that its own messages and mentions are recognised without an
@@ -245,6 +249,8 @@ export class SlackAdapter implements ChannelAdapter {
       log.info({ messageId: submission.messageId }, "slack message already accepted; not answered twice");
       return;
     }
+    // Handed off to a person: the message went to the handoff's follow-up log; the bot stays quiet.
+    if (submission.handedOff) return;
     const sink = new SlackReplySink({
       client: bolt.client,
       target: selection.reply,

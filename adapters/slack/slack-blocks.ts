@@ -9,6 +9,8 @@ import type { Citation } from "../../src/conversation/citation.ts";
 export const ACTION_VOTE_UP = "sgw_vote_up";
 export const ACTION_VOTE_DOWN = "sgw_vote_down";
 export const ACTION_HANDOFF = "sgw_handoff";
+/** "Return to bot" on a handoff post in the support channel; its value is the handoff id. */
+export const ACTION_HANDOFF_RELEASE = "sgw_handoff_release";
 
 /** What a button carries back (Slack returns `value` verbatim, at most 2,000 characters). */
 const ActionValueSchema = z.object({ m: z.string().min(1).max(300), k: z.string().min(1).max(1000) });

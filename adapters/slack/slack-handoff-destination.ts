@@ -1,6 +1,6 @@
 import type { types, webApi } from "@slack/bolt";
 import type { HandoffDestination, HandoffRecord } from "../../src/conversation/handoff.ts";
-import { citationMrkdwn, escapeMrkdwn } from "./slack-blocks.ts";
+import { ACTION_HANDOFF_RELEASE, citationMrkdwn, escapeMrkdwn } from "./slack-blocks.ts";
 
 /** Section text is capped at 3,000 characters by Slack. */
 const SECTION_LIMIT = 2900;
@@ -61,6 +61,21 @@ export class SlackHandoffDestination implements HandoffDestination {
       blocks.push({
         type: "context",
         elements: [{ type: "mrkdwn", text: `<${record.link}|Open the conversation>` }],
+      });
+    }
+    if (record.id) {
+      // The bot stays silent in the user's conversation until someone clicks this (or the admin API
+      // releases it, or the user types "back to bot").
+      blocks.push({
+        type: "actions",
+        elements: [
+          {
+            type: "button",
+            action_id: ACTION_HANDOFF_RELEASE,
+            text: { type: "plain_text", text: "Return to bot" },
+            value: record.id,
+          },
+        ],
       });
     }
     await this.client.chat.postMessage({

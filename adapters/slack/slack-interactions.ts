@@ -4,7 +4,7 @@ import type { HandoffService } from "../../src/conversation/handoff.ts";
 import type { ConversationRef } from "../../src/conversation/inbound-message.ts";
 import { asCodedError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import { ACTION_HANDOFF, ACTION_VOTE_UP, decodeActionValue } from "./slack-blocks.ts";
+import { ACTION_HANDOFF, ACTION_HANDOFF_RELEASE, ACTION_VOTE_UP, decodeActionValue } from "./slack-blocks.ts";
 
 export interface InteractionDeps {
   feedback: FeedbackService | undefined;
@@ -62,6 +62,32 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
       } catch (error) {
         await tell(args as ButtonArgs, where.channel, where.threadTs, asCodedError(error).message);
       }
+    },
+  );
+
+  // "Return to bot" on a handoff post: whoever in the support channel clicks it gives the conversation
+  // back to the bot; the post's thread records who did.
+  app.action<BlockAction<ButtonAction>>(
+    { type: "block_actions", action_id: ACTION_HANDOFF_RELEASE },
+    async (args) => {
+      await args.ack();
+      const { body, action, client } = args as ButtonArgs;
+      const channel = body.channel?.id ?? body.container?.channel_id;
+      const postTs = body.message?.ts ?? body.container?.message_ts;
+      if (!deps.handoff || !action.value || !channel) {
+        log.warn("release ignored: no handoff service or no handoff id");
+        return;
+      }
+      const released = await deps.handoff.release(action.value, `slack:${body.user.id}`);
+      await client.chat
+        .postMessage({
+          channel,
+          ...(postTs ? { thread_ts: postTs } : {}),
+          text: released
+            ? `<@${body.user.id}> returned this conversation to the bot.`
+            : "This conversation was already back with the bot.",
+        })
+        .catch((error: unknown) => log.warn({ err: asCodedError(error).code }, "release notice not posted"));
     },
   );
 
