@@ -50,6 +50,33 @@ describe("the widget's waiting and failure states (real Chromium)", () => {
     });
   });
 
+  describe("with no worker running", () => {
+    let harness: Harness;
+
+    before(async () => {
+      harness = await startHarness({ model: false, worker: false });
+    });
+
+    after(async () => {
+      await harness?.stop();
+    });
+
+    it("keeps a question still waiting for its answer across a reload, with the typing indicator", async () => {
+      const page = await browser.newPage();
+      await page.goto(`${harness.baseUrl}/webchat/demo`);
+      await ask(page, "How long does a refund take?");
+      await page.locator(typing).waitFor({ state: "visible" });
+      // Accepted by the gateway (and so remembered) before the reload.
+      await page.waitForFunction(() => Object.values(sessionStorage).some((v) => v.includes('"pending":[{')));
+      await page.reload();
+      await page.locator(widget.questions).waitFor();
+      assert.equal(await page.locator(widget.questions).innerText(), "How long does a refund take?");
+      await page.locator(typing).waitFor({ state: "visible" });
+      assert.equal(await page.locator(widget.answers).count(), 0);
+      await page.close();
+    });
+  });
+
   describe("with a worker and one question per user per minute", () => {
     let harness: Harness;
 

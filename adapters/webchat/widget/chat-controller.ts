@@ -19,6 +19,8 @@ export class ChatController {
   private stream: EventStream | undefined;
   /** Answers asked for and not finished yet. */
   private readonly pending = new Set<string>();
+  /** Events for answers not (yet) known to this page, by message id. */
+  private readonly early = new Map<string, StreamEvent[]>();
   private restored = false;
 
   constructor(
@@ -49,6 +51,13 @@ export class ChatController {
           turn.feedback?.vote,
         );
       }
+      for (const question of stored.pending ?? []) {
+        if (this.view.hasAnswer(question.messageId)) continue;
+        this.view.addUserMessage(question.text);
+        this.pending.add(question.messageId);
+      }
+      this.savePending();
+      this.view.setTyping(this.pending.size > 0);
       this.follow();
     } catch (error) {
       if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
@@ -72,7 +81,13 @@ export class ChatController {
     try {
       const session = await this.ensureSession();
       const { messageId } = await this.client.send(session, text, clientMessageId);
-      if (!this.view.hasAnswer(messageId) || !this.view.answer(messageId).done) this.pending.add(messageId);
+      if (!this.view.hasAnswer(messageId) || !this.view.answer(messageId).done) {
+        this.pending.add(messageId);
+        this.savePending(messageId, text);
+        const held = this.early.get(messageId) ?? [];
+        this.early.delete(messageId);
+        for (const event of held) this.onEvent(event);
+      }
       this.follow();
     } catch (error) {
       this.view.setTyping(this.pending.size > 0);
@@ -102,7 +117,6 @@ export class ChatController {
     this.stream = new EventStream({
       url: this.client.eventsUrl(session),
       headers: this.client.authHeaders(session),
-      lastEventId: session.lastEventId,
       onEvent: (event) => this.onEvent(event),
       holdsPosition: (event) => event.event === "reply" || event.event === "error",
       onOpen: () => this.view.setStatus(null),
@@ -123,6 +137,15 @@ export class ChatController {
     }
     const messageId = data.messageId;
     if (typeof messageId !== "string") return;
+    if (!this.pending.has(messageId) && !this.view.hasAnswer(messageId)) {
+      // Not a question of this page (yet): an answer kept from before the history window, replayed after
+      // a reload, or one whose events beat our own POST's response. Held until `send` claims it.
+      const held = this.early.get(messageId) ?? [];
+      held.push(event);
+      this.early.set(messageId, held);
+      for (const id of this.early.keys()) if (this.early.size > 20) this.early.delete(id);
+      return;
+    }
     const answered = this.view.hasAnswer(messageId) && this.view.answer(messageId).done;
     if (!answered) {
       if (event.event === "token" && typeof data.text === "string") {
@@ -132,22 +155,29 @@ export class ChatController {
         this.finish({ messageId, text: data.text, citations: data.citations ?? [] });
         this.view.announce(`${strings.bot}: ${this.view.answer(messageId).plainText}`);
       } else if (event.event === "error") {
-        this.pending.delete(messageId);
+        if (this.pending.delete(messageId)) this.savePending();
         const failure = new ApiError(data.code ?? "internal", data.message ?? "", 500);
         this.view.showError(describeError(failure));
         this.view.announce(describeError(failure));
       }
     }
     this.view.setTyping(this.pending.size > 0 && ![...this.pending].some((id) => this.view.hasAnswer(id)));
-    const position = this.stream?.lastEventId;
-    if (this.session && position !== undefined && position !== this.session.lastEventId) {
-      this.session.lastEventId = position;
-      this.store.save(this.session);
-    }
+  }
+
+  /** Keeps the unfinished questions (plus a new one) in the stored session. */
+  private savePending(messageId?: string, text?: string): void {
+    const session = this.session;
+    if (!session) return;
+    const known = new Map((session.pending ?? []).map((q) => [q.messageId, q.text]));
+    if (messageId && text !== undefined) known.set(messageId, text);
+    session.pending = [...known]
+      .filter(([id]) => this.pending.has(id))
+      .map(([id, t]) => ({ messageId: id, text: t }));
+    this.store.save(session);
   }
 
   private finish(answer: FinalEvent, vote?: "up" | "down"): void {
-    this.pending.delete(answer.messageId);
+    if (this.pending.delete(answer.messageId)) this.savePending();
     const session = this.session;
     this.view.answer(answer.messageId).finish(
       answer.text,

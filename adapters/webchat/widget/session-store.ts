@@ -2,8 +2,12 @@
 export interface StoredSession {
   conversationId: string;
   token: string;
-  /** The last event id handled, so that a reload resumes an answer in progress without repeating it. */
-  lastEventId?: string;
+  /**
+   * Questions sent whose answers had not finished, so that a reload shows them again. (No event id is
+   * kept: a reloaded page replays the conversation's stream from its start, skips the answers it already
+   * has from the history and shows an unfinished answer whole.)
+   */
+  pending?: { messageId: string; text: string }[];
   /** The verified user the session belongs to, when the host page passed an identity. */
   userId?: string;
 }
