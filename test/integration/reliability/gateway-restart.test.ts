@@ -19,7 +19,7 @@ describe("fault: the gateway restarted", () => {
     let second: Gateway | undefined;
     try {
       const { conversationId, token } = await createConversation(h.baseUrl);
-      const ref = { channel: "webchat", tenant: "web", conversationKey: conversationId };
+      const ref = { channel: "webchat" as const, tenant: "web", conversationKey: conversationId };
       const r1 = await postMessage(h.baseUrl, conversationId, token, "How do I reset my password?");
       const m1 = (await accounting.acceptWebchat(r1, conversationId)) as string;
       accounting.observe(await collectEvents(h.baseUrl, conversationId, token, finished(m1)));
