@@ -240,11 +240,13 @@ export class TeamsAdapter implements ChannelAdapter {
   }
 
   private startFollowing(request: FollowRequest): void {
-    const task = this.follow(request).catch((err) => {
+    const task = this.follow(request).catch(async (err) => {
       this.logger?.error(
         { err, conversationId: request.reference.conversation?.id, messageId: request.messageId },
         "teams answer could not be followed",
       );
+      // An unknown message will stay unknown; anything else (Redis down) is retried by adoption later.
+      if (asCodedError(err).code === ErrorCode.NotFound) await this.pending?.drop(request.messageId);
     });
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
@@ -317,7 +319,8 @@ export class TeamsAdapter implements ChannelAdapter {
     if (!outbox || !delivery || this.stopping) return;
     const maxAttempts = this.options.outboxMaxAttempts ?? 50;
     try {
-      for (const orphan of (await this.pending?.adoptOrphans()) ?? []) {
+      const maxAgeMs = (this.ctx?.config.conversation.dedupeTtlSeconds ?? 86_400) * 1000;
+      for (const orphan of (await this.pending?.adoptOrphans(maxAgeMs)) ?? []) {
         this.logger?.warn(
           { conversationId: orphan.reference.conversation?.id, messageId: orphan.messageId },
           "teams answer had lost its follower; following it again",

@@ -59,15 +59,28 @@ export class TeamsPendingAnswers {
       .exec();
   }
 
-  /** Pending answers whose follower is gone, each newly claimed by this gateway. */
-  async adoptOrphans(limit = 20): Promise<PendingAnswer[]> {
+  /** Forgets an answer that can never be delivered (its reply stream is gone). */
+  async drop(messageId: string): Promise<void> {
+    await this.redis.hdel(this.index, messageId);
+  }
+
+  /**
+   * Pending answers whose follower is gone, each newly claimed by this gateway. Entries older than
+   * `maxAgeMs` are dropped instead: their reply streams have expired, so there is nothing to follow.
+   */
+  async adoptOrphans(maxAgeMs: number, limit = 20): Promise<PendingAnswer[]> {
     const adopted: PendingAnswer[] = [];
     const entries = await this.redis.hgetall(this.index);
     for (const [messageId, raw] of Object.entries(entries)) {
       if (adopted.length >= limit) break;
+      const answer = JSON.parse(raw) as PendingAnswer;
+      if (Date.now() - answer.acceptedAt > maxAgeMs) {
+        await this.drop(messageId);
+        continue;
+      }
       const won = await this.redis.set(this.claimKey(messageId), "following", "EX", this.claimSeconds, "NX");
       if (won === null) continue;
-      adopted.push(JSON.parse(raw) as PendingAnswer);
+      adopted.push(answer);
     }
     return adopted;
   }

@@ -84,6 +84,34 @@ describe("TeamsOutbox", () => {
     assert.equal(await a.size(), 0);
   });
 
+  it("adopts a pending answer only after its claim expires, and drops one too old to follow", async () => {
+    const pending = new TeamsPendingAnswers(redis, prefix, 1);
+    const reference = { conversation: { id: "c2", isGroup: false, conversationType: "personal", name: "" } };
+    assert.equal(
+      await pending.claim({ messageId: "fresh", reference, scope: "personal", acceptedAt: Date.now() }),
+      true,
+    );
+    assert.equal(
+      await pending.claim({ messageId: "fresh", reference, scope: "personal", acceptedAt: Date.now() }),
+      false,
+    );
+    await pending.claim({ messageId: "old", reference, scope: "personal", acceptedAt: Date.now() - 60_000 });
+    assert.deepEqual(await pending.adoptOrphans(30_000), [], "claims still held");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const adopted = await pending.adoptOrphans(30_000);
+    assert.deepEqual(
+      adopted.map((a) => a.messageId),
+      ["fresh"],
+    );
+    assert.equal(await redis.hexists(`${prefix}:teams:pending`, "old"), 0, "the old one is forgotten");
+    await pending.settle("fresh", 60);
+    assert.equal(await redis.hlen(`${prefix}:teams:pending`), 0);
+    assert.equal(
+      await pending.claim({ messageId: "fresh", reference, scope: "personal", acceptedAt: Date.now() }),
+      false,
+    );
+  });
+
   it("moves an entry to the dead list when it is given up", async () => {
     const outbox = new TeamsOutbox(redis, prefix);
     const entry = await outbox.add({ messageId: "m2", reference: {}, activity: { text: "y" } }, 0);
