@@ -19,8 +19,10 @@ interface Sample {
   ackMs: number;
   /** POST -> first answer text at the fake Web API (chat.startStream, or chat.postMessage as fallback). */
   firstTextMs: number;
-  /** POST -> chat.stopStream (the whole answer with its buttons). */
+  /** POST -> the whole answer with its buttons (chat.stopStream, or the final post/update). */
   finalMs: number;
+  /** The first text was a chat.startStream (not a single posted answer). */
+  streamed: boolean;
 }
 
 const opens = (c: RecordedCall, ts: string) =>
@@ -36,26 +38,37 @@ async function thread(url: string, fake: FakeSlackApi, question: string): Promis
   if (response.status !== 200) throw new Error(`POST /slack/events answered ${response.status}`);
   const first = await fake.waitFor((f) => f.calls.find((c) => opens(c, ts)), 180_000);
   const final = await fake
-    .waitFor(
-      (f) =>
-        f.calls.find(
-          (c) =>
-            c.ok &&
-            (c.method === "chat.stopStream" || c.method === "chat.update") &&
-            f.messages({ threadTs: ts }).some((m) => m.ts === c.args.ts),
-        ),
-      180_000,
-    )
+    .waitFor((f) => f.messages({ threadTs: ts }).find((m) => m.complete), 180_000)
     .catch((error: unknown) => {
       const seen = fake
         .messages({ threadTs: ts })
-        .map((m) => ({ ts: m.ts, writes: m.writes, text: m.text.length }));
+        .map((m) => ({ ...m, blocks: m.blocks.length, text: m.text.length }));
       throw new Error(`thread ${ts}: no final answer; Slack saw ${JSON.stringify(seen)}`, { cause: error });
     });
-  return { ackMs, firstTextMs: first.at - started, finalMs: final.at - started };
+  return {
+    ackMs,
+    firstTextMs: first.at - started,
+    finalMs: (final.completedAt ?? Number.NaN) - started,
+    streamed: first.method === "chat.startStream",
+  };
 }
 
-async function measure(concurrency: number): Promise<Sample[]> {
+interface Run {
+  samples: Sample[];
+  /** Mean time from acceptance to the first token reaching the gateway (its own histogram), ms. */
+  gatewayFirstTokenMeanMs: number;
+}
+
+async function histogramMeanMs(metric: {
+  get(): Promise<{ values: { metricName?: string; value: number }[] }>;
+}) {
+  const { values } = await metric.get();
+  const sum = values.find((v) => v.metricName?.endsWith("_sum"))?.value ?? Number.NaN;
+  const count = values.find((v) => v.metricName?.endsWith("_count"))?.value ?? Number.NaN;
+  return (sum / count) * 1000;
+}
+
+async function measure(concurrency: number): Promise<Run> {
   const fake = await FakeSlackApi.start();
   const harness = await startHarness({
     env: {
@@ -70,6 +83,7 @@ async function measure(concurrency: number): Promise<Sample[]> {
   try {
     // Warm-up: the first answer loads lazily initialised parts of the model and the SDK.
     await thread(url, fake, "warm up");
+    harness.gateway.metrics.timeToFirstToken.reset();
     const samples: Sample[] = [];
     let n = 0;
     while (samples.length < SAMPLES) {
@@ -79,14 +93,17 @@ async function measure(concurrency: number): Promise<Sample[]> {
       );
       samples.push(...(await Promise.all(batch)));
     }
-    return samples;
+    return {
+      samples,
+      gatewayFirstTokenMeanMs: await histogramMeanMs(harness.gateway.metrics.timeToFirstToken),
+    };
   } finally {
     await harness.stop();
     await fake.close();
   }
 }
 
-function summarise(samples: Sample[]) {
+function summarise({ samples, gatewayFirstTokenMeanMs }: Run) {
   const pick = (f: (s: Sample) => number) => samples.map(f);
   const p = (values: number[], q: number) => round(percentile(values, q));
   const acks = pick((s) => s.ackMs);
@@ -94,10 +111,13 @@ function summarise(samples: Sample[]) {
   const finals = pick((s) => s.finalMs);
   return {
     samples: samples.length,
+    streamed: samples.filter((s) => s.streamed).length,
     ackP50: p(acks, 50),
     ackP99: p(acks, 99),
     firstTextP50: p(firsts, 50),
     firstTextP99: p(firsts, 99),
+    firstTextMean: round(firsts.reduce((a, b) => a + b, 0) / firsts.length),
+    gatewayFirstTokenMean: round(gatewayFirstTokenMeanMs),
     finalP50: p(finals, 50),
     finalP99: p(finals, 99),
   };
@@ -117,10 +137,13 @@ export async function runSlackBench(json = false): Promise<Record<string, unknow
     rows.push([
       concurrency,
       s.samples,
+      s.streamed,
       s.ackP50,
       s.ackP99,
       s.firstTextP50,
       s.firstTextP99,
+      s.firstTextMean,
+      s.gatewayFirstTokenMean,
       s.finalP50,
       s.finalP99,
     ]);
@@ -132,7 +155,19 @@ export async function runSlackBench(json = false): Promise<Record<string, unknow
   say(
     json,
     table(
-      ["threads", "n", "ack p50", "ack p99", "first text p50", "first text p99", "final p50", "final p99"],
+      [
+        "threads",
+        "n",
+        "streamed",
+        "ack p50",
+        "ack p99",
+        "first text p50",
+        "first text p99",
+        "first text mean",
+        "gateway 1st token mean",
+        "final p50",
+        "final p99",
+      ],
       rows,
     ),
   );

@@ -37,6 +37,10 @@ export interface RenderedMessage {
   streamed: boolean;
   /** Number of Web API writes that built it (post/start + updates/appends + stop). */
   writes: number;
+  /** The stream was stopped, or the message was posted/updated with blocks (a finished answer). */
+  complete: boolean;
+  /** performance.now() of the write that completed it. */
+  completedAt: number | undefined;
 }
 
 const JSON_FIELDS = new Set(["blocks", "attachments", "chunks", "metadata"]);
@@ -138,7 +142,10 @@ export class FakeSlackApi extends EventEmitter {
         case "chat.postMessage":
         case "chat.startStream": {
           const created = (call as RecordedCall & { ts?: string }).ts ?? "";
+          const complete = call.method === "chat.postMessage" && Array.isArray(a.blocks);
           byTs.set(created, {
+            complete,
+            completedAt: complete ? call.at : undefined,
             ts: created,
             channel: String(a.channel),
             threadTs: typeof a.thread_ts === "string" ? a.thread_ts : undefined,
@@ -156,13 +163,21 @@ export class FakeSlackApi extends EventEmitter {
           m.text += md;
           if (Array.isArray(a.blocks)) m.blocks = [...m.blocks, ...a.blocks];
           m.writes++;
+          if (call.method === "chat.stopStream") {
+            m.complete = true;
+            m.completedAt = call.at;
+          }
           break;
         }
         case "chat.update": {
           const m = byTs.get(ts);
           if (!m) break;
           m.text = text;
-          if (Array.isArray(a.blocks)) m.blocks = a.blocks;
+          if (Array.isArray(a.blocks)) {
+            m.blocks = a.blocks;
+            m.complete = true;
+            m.completedAt ??= call.at;
+          }
           m.writes++;
           break;
         }
