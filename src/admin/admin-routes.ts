@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import type { HandoffService } from "../conversation/handoff.ts";
@@ -220,6 +219,3 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   return router;
 }
-
-/** A relay id for a human reply (unique per call). */
-export const newRelayId = (): string => randomUUID();

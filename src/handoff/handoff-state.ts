@@ -30,7 +30,6 @@ export interface RedisHandoffStatesOptions {
   keys: Keyspace;
   /** How long a handoff is kept when nobody releases it (the retention period), in seconds. */
   ttlSeconds: number;
-  now?: () => number;
 }
 
 /**
@@ -42,13 +41,11 @@ export class RedisHandoffStates implements HandoffStates {
   readonly #redis: Redis;
   readonly #keys: Keyspace;
   readonly #ttl: number;
-  readonly #now: () => number;
 
-  constructor({ redis, keys, ttlSeconds, now = Date.now }: RedisHandoffStatesOptions) {
+  constructor({ redis, keys, ttlSeconds }: RedisHandoffStatesOptions) {
     this.#redis = redis;
     this.#keys = keys;
     this.#ttl = ttlSeconds;
-    this.#now = now;
   }
 
   stateKey(id: string): string {
@@ -143,15 +140,5 @@ export class RedisHandoffStates implements HandoffStates {
   /** A person answered in the conversation: the bot stays silent, the listing shows who took it. */
   async markHuman(id: string): Promise<void> {
     await this.#redis.hset(this.stateKey(id), "status", "human");
-  }
-
-  /** Drops the follow-ups of one user (privacy deletion) and the state when they asked for it. */
-  async forgetConversation(ref: ConversationRef): Promise<void> {
-    const id = handoffIdOf(ref);
-    await this.release(id, "privacy");
-  }
-
-  nowMs(): number {
-    return this.#now();
   }
 }
