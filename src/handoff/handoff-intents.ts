@@ -6,7 +6,7 @@
 const REQUEST_PATTERNS: RegExp[] = [
   /^(?:a\s+)?(?:real\s+|live\s+)?(?:human|agent|person|operator|representative|someone)(?:\s+please)?$/,
   /^(?:please\s+)?(?:can|could|may)\s+i\s+(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s+|the\s+)?(?:real\s+|live\s+)?(?:human|agent|person|operator|representative|someone|support)(?:\s+please)?$/,
-  /^(?:please\s+)?(?:i\s+(?:want|need|would\s+like|'d\s+like)\s+to\s+)?(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s+|the\s+)?(?:real\s+|live\s+)?(?:human|agent|person|operator|representative|someone|support)(?:\s+please)?$/,
+  /^(?:please\s+)?(?:i(?:\s+want|\s+need|\s+would\s+like|'d\s+like)\s+to\s+)?(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s+|the\s+)?(?:real\s+|live\s+)?(?:human|agent|person|operator|representative|someone|support)(?:\s+please)?$/,
   /^(?:please\s+)?(?:connect|transfer)\s+me\s+(?:to|with)\s+(?:a\s+|an\s+|the\s+)?(?:real\s+|live\s+)?(?:human|agent|person|operator|representative|support)(?:\s+please)?$/,
 ];
 

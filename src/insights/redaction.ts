@@ -6,7 +6,7 @@
 const BUILT_IN: [RegExp, string][] = [
   [/[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.[\p{L}]{2,}/gu, "[email]"],
   [/\b(?:\d[ -]?){12,18}\d\b/g, "[card]"],
-  [/(?<![\w])\+?\d[\d\s().-]{5,}\d(?![\w])/g, "[phone]"],
+  [/(?<![\w(])(?:\+|\()?\d[\d\s().-]{5,}\d(?![\w])/g, "[phone]"],
 ];
 
 export class Redactor {
