@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { TeamsAdapter } from "../../../adapters/teams/teams-adapter.ts";
 import { FakeBotConnector, type ReceivedActivity } from "../../fakes/fake-bot-connector.ts";
-import { channelMessage, personalMessage } from "../../fakes/teams-activities.ts";
+import { cardSubmit, channelMessage, feedbackInvoke, personalMessage } from "../../fakes/teams-activities.ts";
 import { FixedCredentialsFactory, TeamsTokenIssuer } from "../../fakes/teams-token-issuer.ts";
 import { type Harness, startHarness } from "../../helpers/harness.ts";
 
@@ -17,12 +17,17 @@ const conversationIdOf = (a: Record<string, unknown>) => (a.conversation as { id
 describe("Teams channel end to end (gateway, BullMQ, tiny model, fake connector)", () => {
   const connector = new FakeBotConnector();
   const adapter = new TeamsAdapter({ streamIntervalMs: 0, retry: { baseDelayMs: 50 } });
+  const supportChannel = "19:support1111111111111111111111@thread.tacv2";
   let harness: Harness;
 
   before(async () => {
     await connector.start();
     harness = await startHarness({
-      env: { TEAMS_SERVICE_URL_ALLOWLIST: connector.origin, MAX_ANSWER_TOKENS: "48" },
+      env: {
+        TEAMS_SERVICE_URL_ALLOWLIST: connector.origin,
+        MAX_ANSWER_TOKENS: "48",
+        TEAMS_HANDOFF_CONVERSATION: supportChannel,
+      },
       adapters: [adapter],
     });
   });
@@ -76,6 +81,55 @@ describe("Teams channel end to end (gateway, BullMQ, tiny model, fake connector)
         "sources numbered as in the answer",
       );
     }
+  });
+
+  it("stores Teams' thumbs-down with the turn, and hands the conversation to the support channel", async () => {
+    const activity = personalMessage({ serviceUrl: connector.serviceUrl, text: "How do I return an item?" });
+    const conversationId = conversationIdOf(activity);
+    const ref = {
+      channel: "teams" as const,
+      tenant: (activity.channelData as { tenant: { id: string } }).tenant.id,
+      conversationKey: conversationId,
+    };
+    assert.equal((await post(activity)).status, 200);
+    const final = await connector.waitFor((r) => r.conversationId === conversationId && isFinal(r), 30_000);
+    await adapter.idle();
+    assert.equal(final.activity.channelData.feedbackLoopEnabled, true);
+    const vote = feedbackInvoke({
+      serviceUrl: connector.serviceUrl,
+      conversationId,
+      replyToId: final.activity.channelData.streamId,
+      reaction: "dislike",
+      text: "not my model",
+    });
+    assert.equal((await post(vote)).status, 200);
+    const [turn] = await harness.conversations.turns(ref);
+    assert.deepEqual(
+      { vote: turn?.feedback?.vote, reason: turn?.feedback?.reason },
+      { vote: "down", reason: "not my model" },
+    );
+
+    const button = (
+      final.activity.attachments[0].content.actions as { title: string; data: Record<string, unknown> }[]
+    )[0];
+    assert.equal(button?.title, "Talk to a person");
+    const click = cardSubmit({ serviceUrl: connector.serviceUrl, conversationId, value: button?.data ?? {} });
+    assert.equal((await post(click)).status, 200);
+    const handoff = await connector.waitFor((r) => r.conversationId === supportChannel, 10_000);
+    assert.match(handoff.activity.text, /How do I return an item\?/);
+    // While a person has the conversation, the bot stays silent in it.
+    const before = connector.for(conversationId).length;
+    const later = personalMessage({ serviceUrl: connector.serviceUrl, text: "Hello?", conversationId });
+    assert.equal((await post(later)).status, 200);
+    await adapter.idle();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(
+      connector
+        .for(conversationId)
+        .slice(before)
+        .map((r) => r.activity.type),
+      [],
+    );
   });
 
   it("answers a channel @mention once, in its thread, without streaming", async () => {
