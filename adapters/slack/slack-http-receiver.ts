@@ -101,6 +101,15 @@ export class SlackHttpReceiver implements Receiver {
       res.status(200).json({ challenge: body.challenge });
       return;
     }
+    if (body.type === "app_rate_limited") {
+      // Slack is dropping this workspace's events for a minute: worth an operator's attention.
+      this.#logger.warn(
+        { team: body.team_id, minute: body.minute_rate_limited },
+        "slack rate-limited event delivery",
+      );
+      res.status(200).end();
+      return;
+    }
     if (body.ssl_check !== undefined) {
       res.status(200).end();
       return;

@@ -13,6 +13,7 @@ export interface SlackMessageEvent {
   thread_ts?: string;
   client_msg_id?: string;
   team?: string;
+  user_team?: string;
 }
 
 /** Where an answer goes and whom it streams to (opaque to the conversation layer, kept in replyTo). */
@@ -23,7 +24,10 @@ export interface SlackReplyTarget {
   /** The user's message itself (the "working" reaction goes on it). */
   messageTs: string;
   userId: string;
+  /** The user's own workspace (differs from the tenant in Slack Connect channels); streams go to it. */
   teamId: string;
+  /** The workspace the bot is installed in: the conversation's tenant. */
+  tenant: string;
   isDirect: boolean;
 }
 
@@ -32,6 +36,8 @@ export type Selection =
   | { handle: false; reason: string };
 
 /**
+ * `teamId` is the envelope's team_id (the installing workspace, the tenant).
+ *
  * Which messages the bot answers (documented choices):
  * - `app_mention` anywhere, and every plain `message` in a direct message (channel_type "im");
  * - never its own messages or another bot's (`bot_id` or subtype bot_message): bots answering bots loop;
@@ -55,8 +61,9 @@ export function selectMessage(
   if (event.type !== "message" && event.type !== "app_mention")
     return { handle: false, reason: `event ${event.type}` };
   const { channel, user, ts } = event;
-  const team = event.team ?? teamId;
-  if (!channel || !user || !ts || !team) return { handle: false, reason: "incomplete event" };
+  const tenant = teamId ?? event.team;
+  const team = event.user_team ?? event.team ?? teamId;
+  if (!channel || !user || !ts || !team || !tenant) return { handle: false, reason: "incomplete event" };
   return {
     handle: true,
     text: stripMention(event.text ?? "", botUserId),
@@ -66,6 +73,7 @@ export function selectMessage(
       messageTs: ts,
       userId: user,
       teamId: team,
+      tenant,
       isDirect: event.channel_type === "im" || channel.startsWith("D"),
     },
   };
@@ -95,7 +103,7 @@ function escapeRegExp(value: string): string {
 export function toInboundMessage(reply: SlackReplyTarget, text: string): InboundMessage {
   return {
     channel: "slack",
-    tenant: reply.teamId,
+    tenant: reply.tenant,
     conversationKey: `${reply.channel}:${reply.threadTs}`,
     userId: reply.userId,
     text,

@@ -58,6 +58,15 @@ describe("selectMessage", () => {
       assert.equal(selected.handle, false, JSON.stringify(event));
     }
   });
+
+  it("keeps the installing workspace as the tenant in a Slack Connect channel, and streams to the user's team", () => {
+    const { event } = appMention("hello from a partner", { teamId: "T0PARTNER" });
+    const selected = selectMessage({ ...event, user_team: "T0PARTNER" }, TEAM_ID, BOT_USER_ID);
+    assert.ok(selected.handle);
+    assert.equal(selected.reply.tenant, TEAM_ID);
+    assert.equal(selected.reply.teamId, "T0PARTNER");
+    assert.equal(toInboundMessage(selected.reply, selected.text).tenant, TEAM_ID);
+  });
 });
 
 describe("stripMention", () => {

@@ -16,6 +16,7 @@ const target: SlackReplyTarget = {
   messageTs: "1700000000.000100",
   userId: "U061F7AUR",
   teamId: "T061EG9R6",
+  tenant: "T061EG9R6",
   isDirect: false,
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
