@@ -42,7 +42,8 @@ function sections(doc: KnowledgeDocument): Section[] {
     const text = heading[2] ?? "";
     while (stack.length > 0 && (stack.at(-1)?.level ?? 0) >= level) stack.pop();
     stack.push({ level, text });
-    const base = slugify(text);
+    // A heading of punctuation only has an empty slug; it still needs an anchor of its own.
+    const base = slugify(text) || "section";
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     current = { headingPath: stack.map((s) => s.text), anchor: n === 0 ? base : `${base}-${n}`, lines: [] };

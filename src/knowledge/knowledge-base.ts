@@ -82,7 +82,7 @@ const folderPollMs = 1000;
 const embeddingText = (c: Chunk) => `${[c.title, ...c.headingPath].join(" > ")}\n${c.text}`;
 
 class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
-  #index = KnowledgeIndex.empty();
+  readonly #index: KnowledgeIndex;
   #folder: FolderSnapshot = { exists: false, documents: [], chunks: [], problems: [], skipped: [] };
   readonly #loader: FolderLoader;
   readonly #cache: EmbeddingCache | undefined;
@@ -104,16 +104,15 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
     this.#loader = new FolderLoader(options.dir, { maxChunkTokens: options.maxChunkTokens ?? 256 });
     this.#embedder = embedder;
     this.#cache = embedder ? new EmbeddingCache(embedder) : undefined;
+    this.#index = new KnowledgeIndex([], undefined, embedder);
   }
 
   get ready(): boolean {
-    return this.#index.chunks.length > 0;
+    return this.#index.size > 0;
   }
 
   async retrieve(query: string, { tokenBudget }: RetrieveOptions): Promise<Snippet[]> {
-    // Read the reference once: a reload swapping it mid-search cannot mix two indexes.
-    const index = this.#index;
-    const ranked = await index.search(query, { limit: 40 });
+    const ranked = await this.#index.search(query, { limit: 40 });
     return selectSnippets(ranked, { tokenBudget, minScore: this.#options.minScore ?? 0 });
   }
 
@@ -164,12 +163,25 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
     const started = performance.now();
     const folder = await this.#loader.load(this.#options.onProgress);
     const before = this.#cache?.embedded ?? 0;
-    const vectors = this.#cache
-      ? await this.#cache.vectorsFor(folder.chunks.map((c) => ({ hash: c.hash, text: embeddingText(c) })))
-      : undefined;
-    const index = new KnowledgeIndex(folder.chunks, vectors, this.#embedder);
-    // The swap: searches started before this line finish on the old index, later ones use the new.
-    this.#index = index;
+    // The loader hands back the very same chunk objects for files that did not change, so the
+    // difference by identity is exactly the chunks of added, edited and deleted files.
+    const previous = new Set(this.#folder.chunks);
+    const current = new Set(folder.chunks);
+    const removed = this.#folder.chunks.filter((c) => !current.has(c));
+    const added = folder.chunks.filter((c) => !previous.has(c));
+    let vectors: Map<string, Float32Array> | undefined;
+    if (this.#cache) {
+      const all = await this.#cache.vectorsFor(
+        folder.chunks.map((c) => ({ hash: c.hash, text: embeddingText(c) })),
+      );
+      vectors = new Map();
+      for (const [i, c] of folder.chunks.entries()) {
+        const v = all[i];
+        if (v && !previous.has(c)) vectors.set(c.id, v);
+      }
+    }
+    // The change lands in one synchronous step: a search sees all of it or none of it.
+    this.#index.update(added, removed, vectors);
     this.#folder = folder;
     this.#reloads++;
     this.#loadedAt = new Date();

@@ -16,45 +16,65 @@ export interface LexicalOptions {
 }
 
 export interface LexicalHit {
-  index: number;
+  /** The chunk's id. */
+  id: string;
   /** BM25+ score (MiniSearch), field boosts applied. */
   score: number;
   /** Share of the query's information (IDF-weighted terms) that this chunk contains, 0..1. */
   coverage: number;
 }
 
+const documentOf = (c: Chunk) => ({
+  id: c.id,
+  title: c.title,
+  headings: c.headingPath.join("\n"),
+  tags: c.tags.join(" "),
+  text: c.text,
+});
+
+const termsOf = (c: Chunk) => analyze(`${c.title} ${c.headingPath.join(" ")} ${c.tags.join(" ")} ${c.text}`);
+
 /**
  * BM25 ranking over chunks with MiniSearch (stemmed terms, boosted title/heading/tag fields), plus
  * the document frequencies needed to say how much of a question a chunk covers: the relevance floor.
+ * Updated in place, chunk by chunk; every method is synchronous, so a caller that applies a whole
+ * change in one call is never observed half-way.
  */
 export class LexicalIndex {
-  readonly #search: MiniSearch<{ id: number }>;
+  readonly #search: MiniSearch<{ id: string }>;
   readonly #df = new Map<string, number>();
-  readonly #count: number;
   readonly #options: LexicalOptions;
 
-  constructor(chunks: readonly Chunk[], options: LexicalOptions = {}) {
+  constructor(chunks: readonly Chunk[] = [], options: LexicalOptions = {}) {
     this.#options = options;
-    this.#search = new MiniSearch<{ id: number }>({
+    this.#search = new MiniSearch<{ id: string }>({
       fields: ["title", "headings", "tags", "text"],
       tokenize,
       processTerm: analyzeTerm,
     });
-    this.#search.addAll(
-      chunks.map((c, id) => ({
-        id,
-        title: c.title,
-        headings: c.headingPath.join("\n"),
-        tags: c.tags.join(" "),
-        text: c.text,
-      })),
-    );
-    for (const c of chunks) {
-      for (const term of analyze(`${c.title} ${c.headingPath.join(" ")} ${c.tags.join(" ")} ${c.text}`)) {
-        this.#df.set(term, (this.#df.get(term) ?? 0) + 1);
+    this.update(chunks, []);
+  }
+
+  get size(): number {
+    return this.#search.documentCount;
+  }
+
+  /** Removes then adds chunks (a changed chunk is removed in its old form and added in its new). */
+  update(added: readonly Chunk[], removed: readonly Chunk[]): void {
+    for (const c of removed) {
+      // remove() with the document as it was indexed takes its terms out at once; discard() would
+      // leave them for a later vacuum and skew BM25 statistics until then.
+      this.#search.remove(documentOf(c));
+      for (const term of termsOf(c)) {
+        const n = (this.#df.get(term) ?? 0) - 1;
+        if (n > 0) this.#df.set(term, n);
+        else this.#df.delete(term);
       }
     }
-    this.#count = chunks.length;
+    this.#search.addAll(added.map(documentOf));
+    for (const c of added) {
+      for (const term of termsOf(c)) this.#df.set(term, (this.#df.get(term) ?? 0) + 1);
+    }
   }
 
   /**
@@ -64,14 +84,15 @@ export class LexicalIndex {
    * sinks a question whose topic words all match.
    */
   #idf(term: string): number {
+    const count = this.#search.documentCount;
     const df = this.#df.get(term);
-    const rarest = Math.log(1 + (this.#count + 1) / 1.5);
-    return df === undefined ? rarest / 2 : Math.log(1 + (this.#count + 1) / (df + 0.5));
+    const rarest = Math.log(1 + (count + 1) / 1.5);
+    return df === undefined ? rarest / 2 : Math.log(1 + (count + 1) / (df + 0.5));
   }
 
   search(query: string, limit: number): LexicalHit[] {
     const terms = analyze(query);
-    if (terms.length === 0 || this.#count === 0) return [];
+    if (terms.length === 0 || this.size === 0) return [];
     const total = terms.reduce((s, t) => s + this.#idf(t), 0);
     const results = this.#search.search(query, {
       boost: { ...fieldBoosts, ...this.#options.boost },
@@ -85,7 +106,7 @@ export class LexicalIndex {
     return results.slice(0, limit).map((r) => {
       const matched = new Set(r.queryTerms);
       const covered = terms.reduce((s, t) => s + (matched.has(t) ? this.#idf(t) : 0), 0);
-      return { index: r.id as number, score: r.score, coverage: total > 0 ? covered / total : 0 };
+      return { id: String(r.id), score: r.score, coverage: total > 0 ? covered / total : 0 };
     });
   }
 }

@@ -145,6 +145,59 @@ describe("atomic index swap", () => {
   });
 });
 
+describe("incremental reload", () => {
+  it("ranks exactly like a fresh index of the same folder after edits, additions and deletions", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kb-incr-"));
+    const topics = ["refund", "parcel", "password", "invoice", "warranty", "battery", "wifi", "screen"];
+    const body = (i: number, v: number) =>
+      `${topics[i % 8]} ${topics[(i + v) % 8]} details ${v}.\n\n## More about ${topics[(i * 3 + v) % 8]}\nText ${i} ${v}.`;
+    for (let i = 0; i < 40; i++) await writeFile(join(dir, `a${i}.md`), article(`Article ${i}`, body(i, 0)));
+    const kb = await createKnowledgeBase({ dir, logger: silent });
+    try {
+      for (let round = 1; round <= 3; round++) {
+        for (let i = round; i < 40; i += 4)
+          await writeFile(join(dir, `a${i}.md`), article(`Article ${i}`, body(i, round)));
+        await unlink(join(dir, `a${round * 7}.md`));
+        await writeFile(join(dir, `new${round}.md`), article(`New ${round}`, body(round, round)));
+        await kb.reload();
+      }
+      const fresh = await createKnowledgeBase({ dir, logger: silent });
+      try {
+        assert.equal(kb.stats().chunks, fresh.stats().chunks);
+        // Equal scores may come in either order, so compare by score, then id; and only above the
+        // lowest score returned, where the candidate cut-off may split a tie differently.
+        const view = async (base: KnowledgeBase, q: string) => {
+          const ranked = await base.search(q, 30);
+          const low = Math.min(...ranked.map((r) => r.lexical ?? 0));
+          return ranked
+            .filter((r) => (r.lexical ?? 0) > low + 1e-9)
+            .map(
+              (r) =>
+                [(r.lexical ?? 0).toFixed(6), r.chunk.id, r.chunk.lines, r.relevance.toFixed(6)] as const,
+            )
+            .sort((x, y) => Number(y[0]) - Number(x[0]) || x[1].localeCompare(y[1]));
+        };
+        for (const q of [
+          "refund parcel",
+          "password warranty details",
+          "wifi details 2",
+          "text 3 2",
+          "screen invoice 1",
+        ]) {
+          const a = await view(kb, q);
+          assert.ok(a.length > 0, q);
+          assert.deepEqual(a, await view(fresh, q), q);
+        }
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await kb.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("missing folder", () => {
   it("starts empty and not ready instead of failing, logs a warning, and indexes the folder once it appears", async () => {
     const lines: string[] = [];
