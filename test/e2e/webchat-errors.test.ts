@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { type Harness, startHarness } from "../helpers/harness.ts";
 import { launchChromium } from "./browser.ts";
-import { ask, waitForAnswers, widget } from "./widget-page.ts";
+import { ask, textOf, waitForAnswers, widget } from "./widget-page.ts";
 
 const typing = "support-chat .typing";
 
@@ -39,10 +39,7 @@ describe("the widget's waiting and failure states (real Chromium)", () => {
       await ask(page, "And how long does shipping take?");
       const error = page.locator(widget.errors);
       await error.waitFor();
-      assert.match(
-        await error.innerText(),
-        /answering many questions right now\. Please try again in 10 s\./,
-      );
+      assert.match(await textOf(error), /answering many questions right now\. Please try again in 10 s\./);
       assert.equal(await error.getByRole("button", { name: "Retry" }).count(), 1);
       assert.equal(await error.getAttribute("role"), "alert");
       assert.ok(await page.locator(typing).isVisible(), "the first question is still waiting");
@@ -70,7 +67,7 @@ describe("the widget's waiting and failure states (real Chromium)", () => {
       await page.waitForFunction(() => Object.values(sessionStorage).some((v) => v.includes('"pending":[{')));
       await page.reload();
       await page.locator(widget.questions).waitFor();
-      assert.equal(await page.locator(widget.questions).innerText(), "How long does a refund take?");
+      assert.equal(await textOf(page.locator(widget.questions)), "How long does a refund take?");
       await page.locator(typing).waitFor({ state: "visible" });
       assert.equal(await page.locator(widget.answers).count(), 0);
       await page.close();
@@ -96,7 +93,7 @@ describe("the widget's waiting and failure states (real Chromium)", () => {
       await ask(page, "And shipping?");
       await page.locator(widget.errors).waitFor();
       assert.match(
-        await page.locator(widget.errors).innerText(),
+        await textOf(page.locator(widget.errors)),
         /sending messages quickly\. Please wait and try again in \d+ s\./,
       );
       assert.ok(await page.locator(typing).isHidden(), "no typing indicator for a refused question");
@@ -112,7 +109,7 @@ describe("the widget's waiting and failure states (real Chromium)", () => {
       await ask(page, "How do I reset my password?");
       const error = page.locator(widget.errors);
       await error.waitFor();
-      assert.match(await error.innerText(), /You seem to be offline/);
+      assert.match(await textOf(error), /You seem to be offline/);
 
       await context.setOffline(false);
       await error.getByRole("button", { name: "Retry" }).click();

@@ -5,7 +5,7 @@ import { signUserId } from "../../adapters/webchat/identity.ts";
 import { type Harness, startHarness } from "../helpers/harness.ts";
 import { launchChromium } from "./browser.ts";
 import { type HostPage, startHostPage } from "./host-page-server.ts";
-import { ask, storedSession, waitForAnswers, widget } from "./widget-page.ts";
+import { ask, storedSession, textOf, waitForAnswers, widget } from "./widget-page.ts";
 
 const shopSecret = "shop-identity-secret-0123456789";
 
@@ -72,7 +72,7 @@ describe("the widget on customers' own sites (real Chromium, cross-origin)", () 
     await page.locator(widget.panel).waitFor();
     assert.equal(await page.locator("support-chat").count(), 1, "the script adds no second widget");
     assert.equal(await page.locator(widget.launcher).count(), 0);
-    assert.equal(await page.locator("support-chat h2").innerText(), "Inline help");
+    assert.equal(await textOf(page.locator("support-chat h2")), "Inline help");
     const order = await page.evaluate(() =>
       Array.from(document.body.children).map((el) => el.tagName.toLowerCase()),
     );
@@ -94,7 +94,7 @@ describe("the widget on customers' own sites (real Chromium, cross-origin)", () 
     await page.goto(`${refused.origin}/`);
     await ask(page, "How long does a refund take?");
     await page.locator(widget.errors).waitFor();
-    assert.match(await page.locator(widget.errors).innerText(), /not available on this page/);
+    assert.match(await textOf(page.locator(widget.errors)), /not available on this page/);
     assert.deepEqual(refusals, [403]);
     assert.equal(await page.locator(widget.answers).count(), 0);
     assert.equal(await conversationCount(), before, "no conversation was created");
@@ -107,7 +107,7 @@ describe("the widget on customers' own sites (real Chromium, cross-origin)", () 
       await page.goto(`${shop.origin}${path}`);
       await ask(page, "How long does a refund take?");
       await page.locator(widget.errors).waitFor();
-      assert.match(await page.locator(widget.errors).innerText(), /not available on this page/, path);
+      assert.match(await textOf(page.locator(widget.errors)), /not available on this page/, path);
       await page.close();
     }
     const page = await browser.newPage();

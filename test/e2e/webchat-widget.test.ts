@@ -9,6 +9,7 @@ import {
   ask,
   recordAnswerSnapshots,
   storedSession,
+  textOf,
   waitForAnswers,
   widget,
 } from "./widget-page.ts";
@@ -61,7 +62,7 @@ describe("web chat widget on the demo page (real Chromium, gateway and worker wi
       snapshots.some((s) => s.busy && s.length > 0),
       `text appeared while the answer was still being written: ${JSON.stringify(snapshots.slice(0, 10))}`,
     );
-    assert.equal(await page.locator(widget.questions).innerText(), "How long does a refund take?");
+    assert.equal(await textOf(page.locator(widget.questions)), "How long does a refund take?");
     const links = page.locator(`${widget.sources} a`);
     assert.ok((await links.count()) >= 1);
     assert.match((await links.first().getAttribute("href")) ?? "", /^https:\/\/help\.brightnest\.example\//);
@@ -156,7 +157,7 @@ describe("web chat widget on the demo page (real Chromium, gateway and worker wi
     await page.keyboard.type("Is there a warranty?");
     await page.keyboard.press("Enter");
     await waitForAnswers(page, 1);
-    assert.match(await page.locator(widget.live).innerText(), /^Assistant: /, "the answer was announced");
+    assert.match(await textOf(page.locator(widget.live)), /^Assistant: /, "the answer was announced");
 
     for (let i = 0; i < 12; i++) {
       await page.keyboard.press(i % 3 === 2 ? "Shift+Tab" : "Tab");

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { type Harness, startHarness } from "../helpers/harness.ts";
 import { launchChromium } from "./browser.ts";
-import { ask, waitForAnswers, widget } from "./widget-page.ts";
+import { ask, textOf, waitForAnswers, widget } from "./widget-page.ts";
 
 /** A knowledge article carrying the classic payloads, so that the answer quoting it carries them too. */
 const poisonedArticle = `---
@@ -57,7 +57,7 @@ describe("a poisoned answer in the widget (real Chromium, retrieval-only answers
     await ask(page, "How do I redeem a gift card?");
     await waitForAnswers(page, 1);
 
-    const answer = await page.locator(widget.answers).innerText();
+    const answer = await textOf(page.locator(widget.answers));
     // The payloads reached the page (the test would prove nothing otherwise), as visible text.
     assert.match(answer, /<img src=x onerror="window\.__xss='img'">/);
     assert.match(answer, /<script>window\.__xss='script'<\/script>/);

@@ -1,4 +1,4 @@
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 
 /** Locators and probes for the widget inside a page (playwright's CSS selectors pierce open shadow roots). */
 export const widget = {
@@ -72,4 +72,9 @@ export async function storedSession(
     }
     throw new Error("no stored session");
   });
+}
+
+/** The text of an element (empty when it has none). */
+export async function textOf(locator: Locator): Promise<string> {
+  return (await locator.textContent()) ?? "";
 }
