@@ -1,4 +1,4 @@
-import { analyze } from "../knowledge/text-analyzer.ts";
+import { analyze, analyzeTerm, tokenize } from "../knowledge/text-analyzer.ts";
 import type { ClosestFile, GapReason, GapRecord } from "./insights-store.ts";
 
 /** Questions whose stemmed terms overlap this much (shared / smaller set) land in one group. */
@@ -67,13 +67,28 @@ export function groupGaps(
   return groups.map((g) => summarise(g, examples)).sort((a, b) => b.count - a.count || b.lastAt - a.lastAt);
 }
 
+/** A word as people wrote it for each stem ("loyalty" for "loyalti"), so that labels read as words. */
+function surfaceWords(questions: string[]): Map<string, string> {
+  const words = new Map<string, string>();
+  for (const q of questions) {
+    for (const token of tokenize(q)) {
+      const term = analyzeTerm(token);
+      const word = token.toLowerCase();
+      const known = words.get(term ?? "");
+      if (term !== null && (known === undefined || word.length < known.length)) words.set(term, word);
+    }
+  }
+  return words;
+}
+
 function summarise(group: Building, examples: number): GapGroup {
   const termCounts = new Map<string, number>();
   for (const terms of group.terms) for (const t of terms) termCounts.set(t, (termCounts.get(t) ?? 0) + 1);
+  const words = surfaceWords(group.gaps.map((g) => g.question));
   const label = [...termCounts.entries()]
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, 3)
-    .map(([t]) => t)
+    .map(([t]) => words.get(t) ?? t)
     .join(" ");
   const reasons: Partial<Record<GapReason, number>> = {};
   const channels = new Set<string>();
