@@ -1,4 +1,4 @@
-import { App, type Receiver, SocketModeReceiver, webApi } from "@slack/bolt";
+import { App, type Receiver, webApi } from "@slack/bolt";
 import type { Config } from "../../src/config.ts";
 import type { FeedbackService } from "../../src/conversation/feedback.ts";
 import { HandoffService } from "../../src/conversation/handoff.ts";
@@ -18,6 +18,7 @@ import {
   toInboundMessage,
 } from "./slack-message.ts";
 import { SlackReplySink, type StreamingSupport, slackErrorCode } from "./slack-reply-sink.ts";
+import { SlackSocketReceiver } from "./slack-socket-receiver.ts";
 
 export interface SlackAdapterOptions {
   /** See SlackReplySink. @defaultValue 250 */
@@ -122,10 +123,12 @@ export class SlackAdapter implements ChannelAdapter {
     this.#dedupe = new SlackEventDedupe(redis, config.redis.prefix, config.conversation.dedupeTtlSeconds);
     this.#receiver =
       this.#transport === "socket"
-        ? new SocketModeReceiver({
+        ? new SlackSocketReceiver({
             appToken: slack.appToken as string,
-            logger: bLogger,
-            installerOptions: { clientOptions },
+            boltLogger: bLogger,
+            logger: log,
+            clientOptions,
+            ...(this.#options.ackDeadlineMs ? { ackDeadlineMs: this.#options.ackDeadlineMs } : {}),
           })
         : new SlackHttpReceiver({
             app: context.app,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { slackTransport } from "../../../adapters/slack/slack-adapter.ts";
 import { testConfig } from "../../../src/config.ts";
+import { ErrorCode, GatewayError } from "../../../src/errors.ts";
 import { appMention } from "../../fakes/slack-events.ts";
 import { FakeSocketModeServer } from "../../fakes/slack-socket-server.ts";
 import { type SlackStack, startSlackStack } from "./slack-test-stack.ts";
@@ -59,5 +60,17 @@ describe("SlackAdapter over Socket Mode (real WebSocket to a fake Slack end)", (
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(stack.conversations.submitted.length - before, 1);
     assert.equal(stack.fake.callsTo("chat.stopStream").length, 2);
+  });
+
+  it("leaves an envelope un-acked when the message could not be accepted, so Slack sends it again", async () => {
+    stack.conversations.failWith = new GatewayError(ErrorCode.RedisUnavailable, "Redis is down.");
+    const event = appMention("is the shop open on Sunday?");
+    const first = socket.sendEvent(event);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(socket.acks.includes(first), false);
+    stack.conversations.failWith = undefined;
+    const again = socket.sendEvent(event, 1);
+    await stack.fake.waitFor(() => socket.acks.includes(again));
+    await stack.fake.waitFor((f) => f.messages({ threadTs: event.event.ts }).some((m) => m.complete));
   });
 });
