@@ -77,6 +77,31 @@ describe("web chat access rules (gateway over HTTP)", () => {
     assert.equal(same.headers.get("access-control-allow-origin"), null, "same-origin needs no CORS");
   });
 
+  it("serves widget.js to any page, gzipped and cacheable, and the demo page under a strict CSP", async () => {
+    const script = await fetch(`${harness.baseUrl}/webchat/widget.js`, {
+      headers: { "accept-encoding": "gzip" },
+    });
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get("content-type") ?? "", /^text\/javascript/);
+    assert.equal(script.headers.get("content-encoding"), "gzip");
+    assert.equal(script.headers.get("cross-origin-resource-policy"), "cross-origin");
+    assert.match(await script.text(), /support-chat/);
+    const etag = script.headers.get("etag");
+    assert.ok(etag);
+    const again = await fetch(`${harness.baseUrl}/webchat/widget.js`, { headers: { "if-none-match": etag } });
+    assert.equal(again.status, 304);
+
+    const demo = await fetch(`${harness.baseUrl}/webchat/demo`);
+    assert.equal(demo.status, 200);
+    const csp = demo.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.match(
+      await demo.text(),
+      /<script src="\/webchat\/widget\.js" data-title="[^"]+" data-accent="#[0-9a-f]+" async><\/script>/,
+    );
+  });
+
   it("keeps a conversation to the site that started it and its token to that conversation", async () => {
     const shop = (await (await create(shopOrigin)).json()) as Created;
     const other = (await (await create("https://www.brightnest.example")).json()) as Created;
