@@ -96,9 +96,13 @@ export class LexicalIndex {
     const total = terms.reduce((s, t) => s + this.#idf(t), 0);
     const results = this.#search.search(query, {
       boost: { ...fieldBoosts, ...this.#options.boost },
-      // Typos in customers' questions ("pasword") still find the article; short words must match exactly.
+      // Typos in customers' questions ("pasword") still find the article. Only words the folder does
+      // not use are treated as typos: short words and known words must match exactly (which also
+      // spares the costly fuzzy walk of the term tree for most words).
       fuzzy: (term) =>
-        term.length >= 6 && (this.#options.fuzzy ?? 0.2) > 0 ? (this.#options.fuzzy ?? 0.2) : false,
+        term.length >= 6 && !this.#df.has(term) && (this.#options.fuzzy ?? 0.2) > 0
+          ? (this.#options.fuzzy ?? 0.2)
+          : false,
       ...(this.#options.bm25 ? { bm25: this.#options.bm25 } : {}),
       weights: { fuzzy: 0.3, prefix: 0.3 },
       combineWith: "OR",
