@@ -17,6 +17,7 @@ import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReason } from "./engine.ts";
 import { type BatchOrderStats, LlamaBatching } from "./llama-batching.ts";
+import { generateLockstep, LockstepBarrier, type LockstepContext, promptTokens } from "./llama-lockstep.ts";
 import { SequencePool } from "./sequence-pool.ts";
 
 /** Settings of the node-llama-cpp engine; the first six come from `config.llm`. */
@@ -50,6 +51,13 @@ export interface LlamaEngineOptions {
    * next-event-loop-turn dispatch. @defaultValue 0
    */
   batchGatherMs?: number;
+  /**
+   * How generations drive the context: "lockstep" (every decode step carries every running generation;
+   * see llama-lockstep.ts) or "session" (one LlamaChatSession per generation, each stepping on its own).
+   * A prompt that leaves no room for the answer in its sequence always takes the session path, which
+   * compresses the history to fit. @defaultValue "lockstep"
+   */
+  scheduler?: "lockstep" | "session";
 }
 
 /** llama.cpp's stop reasons, as node-llama-cpp reports them, mapped to the Engine's. */
@@ -80,6 +88,7 @@ export class LlamaEngine implements Engine {
   private readonly pool: SequencePool<LlamaContextSequence>;
   private readonly tokenBias: TokenBias | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly lockstep: LockstepContext | undefined;
 
   private constructor(
     private readonly llama: Llama,
@@ -111,6 +120,15 @@ export class LlamaEngine implements Engine {
         if (model.isEogToken(token as Token)) biases.set(token as Token, Number.NEGATIVE_INFINITY);
       }
       this.tokenBias = bias;
+    }
+    if ((options.scheduler ?? "lockstep") === "lockstep") {
+      this.lockstep = {
+        model,
+        chatWrapper,
+        barrier: new LockstepBarrier(),
+        tokenBias: this.tokenBias,
+        contextSize: options.contextSize,
+      };
     }
   }
 
@@ -199,6 +217,29 @@ export class LlamaEngine implements Engine {
       if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0 };
       throw error;
     }
+    try {
+      const lockstep = this.lockstep;
+      const prompt = lockstep ? promptTokens(lockstep, request) : undefined;
+      if (lockstep && prompt && prompt.length + request.maxTokens < lockstep.contextSize) {
+        return await generateLockstep(lockstep, sequence, prompt, request, { signal, onText });
+      }
+      return await this.generateInSession(sequence, request, { signal, onText });
+    } catch (error) {
+      if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0 };
+      throw new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      await this.pool.release(sequence);
+    }
+  }
+
+  /** One LlamaChatSession on the sequence: node-llama-cpp's own loop, with context shifting. */
+  private async generateInSession(
+    sequence: LlamaContextSequence,
+    request: GenerateRequest,
+    { signal, onText }: GenerateOptions,
+  ): Promise<GenerateResult> {
     const session = new LlamaChatSession({
       contextSequence: sequence,
       chatWrapper: this.chatWrapper,
@@ -207,7 +248,6 @@ export class LlamaEngine implements Engine {
     // The sequence's meter counts one output per sampled token; node-llama-cpp's onToken can hold back a
     // token that might begin a stop trigger, so it undercounts.
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
-    const generated = () => sequence.tokenMeter.usedOutputTokens - outputBefore;
     try {
       session.setChatHistory(chatHistory(request));
       const result = await session.promptWithMeta(request.prompt, {
@@ -219,15 +259,10 @@ export class LlamaEngine implements Engine {
         signal,
         stopOnAbortSignal: true,
       });
-      return { text: result.responseText, stopReason: stopReasonOf(result.stopReason), tokens: generated() };
-    } catch (error) {
-      if (signal.aborted) return { text: "", stopReason: "aborted", tokens: generated() };
-      throw new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${(error as Error).message}`, {
-        cause: error,
-      });
+      const tokens = sequence.tokenMeter.usedOutputTokens - outputBefore;
+      return { text: result.responseText, stopReason: stopReasonOf(result.stopReason), tokens };
     } finally {
       session.dispose({ disposeSequence: false });
-      await this.pool.release(sequence);
     }
   }
 

@@ -1,0 +1,173 @@
+import type {
+  ChatHistoryItem,
+  ChatWrapper,
+  ControlledEvaluateInputItem,
+  LlamaContextSequence,
+  LlamaModel,
+  Token,
+  TokenBias,
+} from "node-llama-cpp";
+import type { GenerateOptions, GenerateRequest, GenerateResult } from "./engine.ts";
+
+/**
+ * Why lockstep: node-llama-cpp samples every sequence of a decode step on the thread pool and resolves
+ * each one as its sampling finishes; its dispatch loop starts the next decode with whichever sequences
+ * have already queued their next token. Measured on an H100 with 32 generations, each decode then
+ * carried only ~16 sequences: two cohorts alternating, each waiting for the other's decode. Here every
+ * generation submits its next step to a barrier, and the barrier hands all steps to node-llama-cpp in
+ * the same tick once every registered generation has submitted, so each decode carries all of them.
+ */
+
+interface SamplingOptions {
+  temperature: number;
+  seed: number | undefined;
+  tokenBias: TokenBias | undefined;
+}
+
+interface PendingStep {
+  sequence: LlamaContextSequence;
+  tokens: Token[];
+  sampling: SamplingOptions;
+  resolve: (token: Token | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Collects one step from every registered generation, then evaluates them together. */
+export class LockstepBarrier {
+  private readonly registered = new Set<number>();
+  private readonly pending = new Map<number, PendingStep>();
+  private nextId = 0;
+
+  /** Joins the barrier; the returned id is used for every step and for `leave`. */
+  join(): number {
+    const id = this.nextId++;
+    this.registered.add(id);
+    return id;
+  }
+
+  /** Leaves the barrier (after the generation's last step); may release the others' steps. */
+  leave(id: number): void {
+    this.registered.delete(id);
+    this.flushIfComplete();
+  }
+
+  /** Evaluates `tokens` on the sequence and samples the next token, together with everyone else's step. */
+  step(id: number, sequence: LlamaContextSequence, tokens: Token[], sampling: SamplingOptions) {
+    return new Promise<Token | undefined>((resolve, reject) => {
+      this.pending.set(id, { sequence, tokens, sampling, resolve, reject });
+      this.flushIfComplete();
+    });
+  }
+
+  private flushIfComplete(): void {
+    if (this.pending.size === 0 || this.pending.size < this.registered.size) return;
+    const steps = [...this.pending.values()];
+    this.pending.clear();
+    // All calls are made in this tick, so node-llama-cpp queues them into one batch.
+    for (const step of steps) {
+      const last = step.tokens.length - 1;
+      const input = step.tokens.map(
+        (token, i): ControlledEvaluateInputItem =>
+          i === last
+            ? [
+                token,
+                {
+                  generateNext: {
+                    token: true,
+                    options: {
+                      temperature: step.sampling.temperature,
+                      ...(step.sampling.seed === undefined ? {} : { seed: step.sampling.seed }),
+                      ...(step.sampling.tokenBias ? { tokenBias: step.sampling.tokenBias } : {}),
+                    },
+                  },
+                },
+              ]
+            : token,
+      );
+      step.sequence.controlledEvaluate(input).then(
+        (results) => step.resolve(results[last]?.next.token ?? undefined),
+        (error: unknown) => step.reject(error),
+      );
+    }
+  }
+}
+
+export interface LockstepContext {
+  model: LlamaModel;
+  chatWrapper: ChatWrapper;
+  barrier: LockstepBarrier;
+  tokenBias: TokenBias | undefined;
+  /** Tokens of context per sequence. */
+  contextSize: number;
+}
+
+/** The prompt's tokens as the chat template renders them, ready for the model to answer. */
+export function promptTokens(ctx: LockstepContext, request: GenerateRequest): Token[] {
+  const history: ChatHistoryItem[] = [{ type: "system", text: request.system }];
+  for (const turn of request.history) {
+    history.push({ type: "user", text: turn.user }, { type: "model", response: [turn.assistant] });
+  }
+  history.push({ type: "user", text: request.prompt }, { type: "model", response: [] });
+  const { contextText } = ctx.chatWrapper.generateContextState({ chatHistory: history });
+  return contextText.tokenize(ctx.model.tokenizer);
+}
+
+/**
+ * Generates on a cleared sequence through the barrier. The caller checks that the prompt plus
+ * `maxTokens` fits the sequence (no context shift happens here).
+ */
+export async function generateLockstep(
+  ctx: LockstepContext,
+  sequence: LlamaContextSequence,
+  prompt: Token[],
+  request: GenerateRequest,
+  { signal, onText }: GenerateOptions,
+): Promise<GenerateResult> {
+  const { model, barrier } = ctx;
+  let text = "";
+  let tokens = 0;
+  let undecoded: Token[] = [];
+  let recent: Token[] = [];
+  const emit = (force: boolean) => {
+    if (undecoded.length === 0) return;
+    const piece = model.detokenize(undecoded, false, recent);
+    // A multi-byte character can span tokens: hold its first bytes back until it is complete.
+    if (!force && piece.endsWith("\uFFFD")) return;
+    recent = [...recent, ...undecoded].slice(-8);
+    undecoded = [];
+    if (piece.length === 0) return;
+    text += piece;
+    onText(piece);
+  };
+
+  let stopReason: GenerateResult["stopReason"] = "max_tokens";
+  let input = prompt;
+  const id = barrier.join();
+  try {
+    while (tokens < request.maxTokens) {
+      if (signal.aborted) {
+        stopReason = "aborted";
+        break;
+      }
+      const next = await barrier.step(id, sequence, input, {
+        temperature: request.temperature,
+        // A fresh sampler serves each step: vary the seed so that steps do not reuse one random draw.
+        seed: request.seed === undefined ? undefined : request.seed + tokens,
+        tokenBias: ctx.tokenBias,
+      });
+      if (next === undefined || model.isEogToken(next)) {
+        stopReason = "eos";
+        break;
+      }
+      tokens += 1;
+      undecoded.push(next);
+      emit(false);
+      input = [next];
+    }
+  } finally {
+    barrier.leave(id);
+  }
+  emit(true);
+  if (stopReason === "max_tokens" && signal.aborted) stopReason = "aborted";
+  return { text, stopReason, tokens };
+}
