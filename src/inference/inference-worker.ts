@@ -104,10 +104,12 @@ export class InferenceWorker {
     const worker = this.#worker;
     if (worker) {
       const closing = worker.close();
-      const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), graceMs).unref());
-      if ((await Promise.race([closing, timer])) === "timeout") {
+      const timer = (ms: number) => new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms).unref());
+      if ((await Promise.race([closing, timer(graceMs)])) === "timeout") {
         for (const c of this.#controllers.values()) c.abort("shutdown");
-        await worker.close(true);
+        // The aborted answers hand their jobs back to the queue and return; give them a moment to do
+        // so before cutting the connections (a job left active is only taken over once its lock expires).
+        if ((await Promise.race([closing, timer(2000)])) === "timeout") await worker.close(true);
       }
     }
     await this.#subscriber?.quit().catch(() => undefined);
@@ -139,7 +141,7 @@ export class InferenceWorker {
         throw new DelayedError();
       }
     }
-    return this.#answer(job, data);
+    return this.#answer(job, data, token);
   }
 
   /**
@@ -151,7 +153,7 @@ export class InferenceWorker {
     return (await this.#o.queue.getJobState(messageId)) === "unknown";
   }
 
-  async #answer(job: Job, data: AnswerJob): Promise<{ kind: string }> {
+  async #answer(job: Job, data: AnswerJob, token?: string): Promise<{ kind: string }> {
     const o = this.#o;
     const attempt = await o.ledger.beginAttempt(data.messageId);
     const writer = new ReplyWriter({ redis: o.redis, keys: o.keys, messageId: data.messageId, attempt });
@@ -187,8 +189,11 @@ export class InferenceWorker {
           } else if (reason === "cancelled") {
             await this.#finishError(data, ErrorCode.Cancelled, "The answer was cancelled.");
           } else {
-            // Shutting down: leave the job to be retried by another worker.
-            throw new Error(`answer interrupted: ${String(reason)}`);
+            // Shutting down past the grace period: hand the job back without spending one of its
+            // attempts (a failure would also back off, and retry here while the process stops), so
+            // that the next worker starts it at once.
+            await job.moveToDelayed(Date.now(), token);
+            throw new DelayedError();
           }
           return { kind: String(reason) };
         }
@@ -206,6 +211,7 @@ export class InferenceWorker {
       return { kind };
     } catch (error) {
       await writer.flush().catch(() => undefined);
+      if (error instanceof DelayedError) throw error;
       const attempts = job.opts.attempts ?? 1;
       this.#log.warn(
         { jobId: job.id, attempt: job.attemptsMade + 1, err: (error as Error).message },
