@@ -1,17 +1,21 @@
 /**
- * Knowledge retrieval speed on a generated folder of 10,000 chunks (2,000 articles of 5 sections):
+ * Knowledge retrieval: speed on a generated folder of 10,000 chunks (2,000 articles of 5 sections):
  * index build time from files, re-index time after one edit, search latency (p50/p99 over 1,000
  * questions, through `retrieve()` with the default budget) and memory. Lexical retrieval only: dense
- * retrieval's cost is the operator's embedding model.
+ * retrieval's cost is the operator's embedding model. Then quality on CovidFAQ and the comparison of
+ * BM25 libraries (bench/lexical-libraries.ts).
  *
  *   npx tsx bench/knowledge-bench.ts [--json]
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createKnowledgeBase } from "../src/knowledge/knowledge-base.ts";
+import { type EvalResult, evaluateRetrieval, parseQuestions } from "../src/knowledge/retrieval-eval.ts";
 import { createLogger } from "../src/logger.ts";
+import { prepareCovidfaq } from "./covidfaq-eval.ts";
+import { runLexicalLibrariesBench } from "./lexical-libraries.ts";
 import { percentile, round, say, table } from "./stats.ts";
 
 const ARTICLES = 2000;
@@ -73,7 +77,8 @@ async function generateFolder(dir: string): Promise<() => string> {
   return () => sentence(3 + Math.floor(random() * 6));
 }
 
-export async function runKnowledgeBench(json = false): Promise<Record<string, unknown>> {
+/** Speed on the generated folder. */
+async function runSpeed(json: boolean): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), "kb-bench-"));
   try {
     const question = await generateFolder(dir);
@@ -163,6 +168,51 @@ export async function runKnowledgeBench(json = false): Promise<Record<string, un
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** recall@1, recall@5 and MRR@10 on CovidFAQ, lexical only and with offline word vectors. */
+async function runQuality(json: boolean): Promise<Record<string, unknown>> {
+  const prepared = await prepareCovidfaq();
+  if (!prepared) {
+    say(json, "CovidFAQ not found at ../shared/datasets/covidfaq: quality skipped");
+    return { skipped: true };
+  }
+  try {
+    const questions = parseQuestions(await readFile(prepared.questions, "utf8"));
+    const out: Record<string, EvalResult> = {};
+    for (const [name, wordVectors] of [
+      ["bm25", false],
+      ["bm25+word-vectors", true],
+    ] as const) {
+      const kb = await createKnowledgeBase({
+        dir: prepared.knowledge,
+        wordVectors,
+        logger: createLogger({ level: "silent" }),
+      });
+      out[name] = await evaluateRetrieval(kb, questions);
+      await kb.close();
+    }
+    const rows = Object.entries(out).map(([name, r]) => [
+      name,
+      r.questions,
+      r["recall@1"],
+      r["recall@5"],
+      r["mrr@10"],
+    ]);
+    rows.push(["file-level BM25 baseline (given)", 1387, 0.337, 0.689, 0.487]);
+    say(json, table(["CovidFAQ", "questions", "recall@1", "recall@5", "MRR@10"], rows));
+    return out;
+  } finally {
+    await rm(prepared.dir, { recursive: true, force: true });
+  }
+}
+
+/** `npm run bench -- --only knowledge`: speed, CovidFAQ quality, and the lexical library comparison. */
+export async function runKnowledgeBench(json = false): Promise<Record<string, unknown>> {
+  const speed = await runSpeed(json);
+  const covidfaq = await runQuality(json);
+  const libraries = await runLexicalLibrariesBench(json);
+  return { speed, covidfaq, libraries };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
