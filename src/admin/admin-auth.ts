@@ -46,11 +46,19 @@ export function roleOf(tokens: TokenEntry[], authorization: string | undefined):
   return found;
 }
 
-/** Express middleware: 401 without a known token, 403 when its role is below `needed`. */
-export function requireRole(tokens: TokenEntry[], needed: AdminRole) {
+/**
+ * Express middleware: 401 without a known token, 403 when its role is below `needed`; each refusal is
+ * reported to `refused` (the audit log) with the status and the role, if any.
+ */
+export function requireRole(
+  tokens: TokenEntry[],
+  needed: AdminRole,
+  refused?: (status: 401 | 403, role: AdminRole | undefined) => void,
+) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const role = roleOf(tokens, req.headers.authorization);
     if (!role) {
+      refused?.(401, undefined);
       res.setHeader("WWW-Authenticate", 'Bearer realm="admin"');
       sendError(
         res,
@@ -59,6 +67,7 @@ export function requireRole(tokens: TokenEntry[], needed: AdminRole) {
       return;
     }
     if (RANK[role] < RANK[needed]) {
+      refused?.(403, role);
       sendError(
         res,
         new GatewayError(ErrorCode.Forbidden, `This needs the ${needed} role; your token is ${role}.`),

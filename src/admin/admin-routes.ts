@@ -47,6 +47,11 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
   const audit = o.logger.child({ component: "admin-audit" });
   const router = express.Router();
   const json = express.json({ limit: "16kb", strict: true });
+  // Refused calls are audited too: repeated 401s are how a guessed token shows up.
+  const guard = (needed: AdminRole, action: string) =>
+    requireRole(tokens, needed, (status, role) =>
+      audit.warn({ role: role ?? null, action, status }, "admin action refused"),
+    );
 
   const route =
     (
@@ -79,7 +84,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.get(
     "/reports",
-    requireRole(tokens, "viewer"),
+    guard("viewer", "report.read"),
     route("report.read", async (req, res) => {
       const from = since(req);
       const report = buildReport(await o.insights.events(from), from, Date.now());
@@ -92,7 +97,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.get(
     "/handoffs",
-    requireRole(tokens, "viewer"),
+    guard("viewer", "handoff.list"),
     route("handoff.list", async (_req, res) => {
       res.json({ handoffs: await o.states.list() });
     }),
@@ -100,7 +105,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.get(
     "/gaps",
-    requireRole(tokens, "curator"),
+    guard("curator", "gaps.read"),
     route("gaps.read", async (req, res) => {
       const gaps = await o.insights.gaps(since(req));
       res.json({ gaps: gaps.length, groups: groupGaps(gaps) });
@@ -109,7 +114,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.get(
     "/knowledge/search",
-    requireRole(tokens, "curator"),
+    guard("curator", "knowledge.search"),
     route("knowledge.search", async (req, res) => {
       const q = String(req.query.q ?? "").trim();
       if (!q) throw new GatewayError(ErrorCode.BadRequest, "Give a query: /admin/v1/knowledge/search?q=...");
@@ -129,7 +134,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.get(
     "/handoffs/:id",
-    requireRole(tokens, "admin"),
+    guard("admin", "handoff.read"),
     route(
       "handoff.read",
       async (req, res) => {
@@ -142,7 +147,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.post(
     "/handoffs/:id/release",
-    requireRole(tokens, "admin"),
+    guard("admin", "handoff.release"),
     route(
       "handoff.release",
       async (req, res) => {
@@ -156,7 +161,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.post(
     "/handoffs/:id/reply",
-    requireRole(tokens, "admin"),
+    guard("admin", "handoff.reply"),
     json,
     route(
       "handoff.reply",
@@ -187,7 +192,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.get(
     "/settings",
-    requireRole(tokens, "admin"),
+    guard("admin", "settings.read"),
     route("settings.read", async (_req, res) => {
       res.json(await o.settings.get());
     }),
@@ -195,7 +200,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.put(
     "/settings",
-    requireRole(tokens, "admin"),
+    guard("admin", "settings.update"),
     json,
     route("settings.update", async (req, res) => {
       res.json(await o.settings.update(req.body));
@@ -204,7 +209,7 @@ export function adminRoutes(o: AdminRoutesOptions): Router {
 
   router.delete(
     "/users/:channel/:userId",
-    requireRole(tokens, "admin"),
+    guard("admin", "user.erase"),
     route(
       "user.erase",
       async (req, res) => {
