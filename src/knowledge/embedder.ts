@@ -38,7 +38,10 @@ export async function createLlamaEmbedder({
     logLevel: LlamaLogLevel.error,
   });
   const model = await llama.loadModel({ modelPath });
-  const context = await model.createEmbeddingContext({ threads });
+  // Texts longer than the context would make the embedding call throw: they are cut to fit (the
+  // start of a chunk carries its title and headings, the part that matters most for its vector).
+  const contextSize = Math.min(model.trainContextSize, 2048);
+  const context = await model.createEmbeddingContext({ threads, contextSize });
   logger?.info({ modelPath }, "embedding model loaded");
   let queue: Promise<unknown> = Promise.resolve();
   return {
@@ -48,7 +51,9 @@ export async function createLlamaEmbedder({
       const run = queue.then(async () => {
         const out: Float32Array[] = [];
         for (const text of texts) {
-          const embedding = await context.getEmbeddingFor(text);
+          const tokens = model.tokenize(text);
+          // A few tokens of room: the context adds its own begin and end markers to the input.
+          const embedding = await context.getEmbeddingFor(tokens.slice(0, contextSize - 8));
           out.push(Float32Array.from(embedding.vector));
         }
         return out;

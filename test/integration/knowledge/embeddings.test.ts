@@ -65,6 +65,14 @@ describe("dense retrieval through node-llama-cpp embeddings", () => {
     assert.equal(kb.stats().embedded, 7);
   });
 
+  it("embeds a chunk longer than the model's context by cutting it to fit", async () => {
+    // One line of 9,000 bytes: a single chunk (a line is never split), 9,000 tokens for this byte-level model.
+    await writeFile(join(dir, "long.md"), `# Long\n${"word ".repeat(1800)}\n`);
+    const info = await kb.reload();
+    assert.equal(info.embedded, 1);
+    assert.ok(info.files >= 4);
+  });
+
   it("still returns snippets within the budget, numbered from 1", async () => {
     const snippets = await kb.retrieve("store refunds", { tokenBudget: 1000 });
     assert.ok(snippets.length >= 1);
