@@ -7,6 +7,7 @@ import type { Logger } from "../../src/logger.ts";
 import type { AdapterContext, ChannelAdapter } from "../types.ts";
 import { boltLogger } from "./bolt-logger.ts";
 import type { AnswerControls } from "./slack-blocks.ts";
+import { SlackDelivery } from "./slack-delivery.ts";
 import { SlackEventDedupe } from "./slack-event-dedupe.ts";
 import { SlackHandoffDestination } from "./slack-handoff-destination.ts";
 import { SlackHttpReceiver } from "./slack-http-receiver.ts";
@@ -17,7 +18,8 @@ import {
   selectMessage,
   toInboundMessage,
 } from "./slack-message.ts";
-import { SlackReplySink, type StreamingSupport, slackErrorCode } from "./slack-reply-sink.ts";
+import { SlackOutbox } from "./slack-outbox.ts";
+import { type StreamingSupport, slackErrorCode } from "./slack-reply-sink.ts";
 import { SlackSocketReceiver } from "./slack-socket-receiver.ts";
 
 export interface SlackAdapterOptions {
@@ -31,6 +33,10 @@ export interface SlackAdapterOptions {
   apiRetries?: number;
   /** Per-request Web API timeout in milliseconds (then retried). @defaultValue 20000 */
   apiTimeoutMs?: number;
+  /** How long an owed answer stays with the gateway delivering it without renewal. @defaultValue 30000 */
+  outboxLeaseMs?: number;
+  /** How often owed answers nobody delivers are taken over. @defaultValue 15000 */
+  sweepIntervalMs?: number;
 }
 
 export type SlackTransport = "http" | "socket";
@@ -64,7 +70,7 @@ export class SlackAdapter implements ChannelAdapter {
   readonly channel = "slack" as const;
   readonly #options: SlackAdapterOptions;
   readonly #streaming: StreamingSupport = { enabled: true };
-  readonly #inflight = new Set<Promise<void>>();
+  #delivery: SlackDelivery | undefined;
   #ctx: AdapterContext | undefined;
   #log: Logger | undefined;
   #bolt: App | undefined;
@@ -148,6 +154,26 @@ export class SlackAdapter implements ChannelAdapter {
     this.#feedback = context.feedback;
     const handoff = this.#handoffService(context, client);
     this.#handoff = handoff;
+    this.#delivery = new SlackDelivery({
+      client: bolt.client,
+      conversations: context.conversations,
+      outbox: new SlackOutbox({
+        redis,
+        prefix: config.redis.prefix,
+        ...(this.#options.outboxLeaseMs ? { leaseMs: this.#options.outboxLeaseMs } : {}),
+      }),
+      streaming: this.#streaming,
+      controls: () => this.#controls(),
+      logger: log,
+      followTimeoutMs: config.llm.answerTimeoutMs + 60_000,
+      ...(this.#options.sweepIntervalMs ? { sweepIntervalMs: this.#options.sweepIntervalMs } : {}),
+      ...(this.#options.appendIntervalMs !== undefined
+        ? { appendIntervalMs: this.#options.appendIntervalMs }
+        : {}),
+      ...(this.#options.updateIntervalMs !== undefined
+        ? { updateIntervalMs: this.#options.updateIntervalMs }
+        : {}),
+    });
 
     bolt.event("app_mention", async ({ event, body, context: c }) => {
       await this.#onMessage(event as SlackMessageEvent, body, c.botUserId);
@@ -175,23 +201,20 @@ export class SlackAdapter implements ChannelAdapter {
 
   async start(): Promise<void> {
     await this.#bolt?.start();
+    this.#delivery?.start();
   }
 
   async stop(): Promise<void> {
     await this.#bolt?.stop().catch(() => undefined);
-    const grace = this.#ctx?.config.queue.shutdownGraceMs ?? 0;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.#inflight]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, grace);
-      }),
-    ]);
-    clearTimeout(timer);
+    await this.#delivery?.stop(this.#ctx?.config.queue.shutdownGraceMs ?? 0);
   }
 
   readiness(): Record<string, unknown> {
-    return { transport: this.#transport, streaming: this.#streaming.enabled, answering: this.#inflight.size };
+    return {
+      transport: this.#transport,
+      streaming: this.#streaming.enabled,
+      answering: this.#delivery?.inflight ?? 0,
+    };
   }
 
   /** Decided per answer: other channels may register handoff destinations after this one started. */
@@ -219,7 +242,8 @@ export class SlackAdapter implements ChannelAdapter {
     const ctx = this.#ctx;
     const log = this.#log;
     const bolt = this.#bolt;
-    if (!ctx || !log || !bolt || !this.#dedupe) return;
+    const delivery = this.#delivery;
+    if (!ctx || !log || !bolt || !this.#dedupe || !delivery) return;
     const teamId = typeof body.team_id === "string" ? body.team_id : undefined;
     const selection = selectMessage(event, teamId, botUserId ?? this.#botUserId);
     if (!selection.handle) {
@@ -241,7 +265,7 @@ export class SlackAdapter implements ChannelAdapter {
         // The person's message was refused (empty, too long, rate-limited): tell them; a retry would not help.
         log.info({ code: coded.code }, "slack message refused");
         if (eventId) await this.#dedupe.done(eventId);
-        this.#track(this.#notice(bolt.client, selection.reply, coded.message));
+        delivery.track(this.#notice(bolt.client, selection.reply, coded.message));
         return;
       }
       if (eventId) await this.#dedupe.release(eventId);
@@ -254,30 +278,7 @@ export class SlackAdapter implements ChannelAdapter {
     }
     // Handed off to a person: the message went to the handoff's follow-up log; the bot stays quiet.
     if (submission.handedOff) return;
-    const sink = new SlackReplySink({
-      client: bolt.client,
-      target: selection.reply,
-      messageId: submission.messageId,
-      conversationKey: inbound.conversationKey,
-      controls: this.#controls(),
-      streaming: this.#streaming,
-      logger: log,
-      ...(this.#options.appendIntervalMs !== undefined
-        ? { appendIntervalMs: this.#options.appendIntervalMs }
-        : {}),
-      ...(this.#options.updateIntervalMs !== undefined
-        ? { updateIntervalMs: this.#options.updateIntervalMs }
-        : {}),
-    });
-    sink.acknowledge();
-    this.#track(
-      ctx.conversations.follow(submission.messageId, sink).catch((error: unknown) => {
-        log.error(
-          { messageId: submission.messageId, code: asCodedError(error).code },
-          "slack answer not delivered",
-        );
-      }),
-    );
+    await delivery.accept(submission.messageId, selection.reply, inbound.conversationKey);
   }
 
   async #notice(client: webApi.WebClient, reply: SlackReplyTarget, text: string): Promise<void> {
@@ -285,10 +286,5 @@ export class SlackAdapter implements ChannelAdapter {
       .postMessage({ channel: reply.channel, thread_ts: reply.threadTs, text })
       .then(() => undefined)
       .catch((error: unknown) => this.#log?.warn({ err: slackErrorCode(error) }, "slack notice not posted"));
-  }
-
-  #track(work: Promise<void>): void {
-    this.#inflight.add(work);
-    void work.finally(() => this.#inflight.delete(work));
   }
 }
