@@ -5,7 +5,7 @@ import { isCodedError } from "../errors.ts";
 import { FolderLoader } from "../knowledge/folder-loader.ts";
 import { createKnowledgeBase, type KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import { formatProblem } from "../knowledge/knowledge-document.ts";
-import { evaluateRetrieval, parseQuestions } from "../knowledge/retrieval-eval.ts";
+import { countUnanswered, evaluateRetrieval, parseQuestions } from "../knowledge/retrieval-eval.ts";
 import { createLogger } from "../logger.ts";
 
 /** Where the command writes; `isTTY` turns the indexing progress bar on. */
@@ -171,7 +171,8 @@ export async function runKb(argv: string[], io: KbIo): Promise<number> {
         if (!args.values.questions) throw new Error("eval needs --questions FILE (JSONL)");
         const text = await readFile(args.values.questions, "utf8");
         const questions = parseQuestions(text, args.values.questions);
-        const result = await evaluateRetrieval(await open(), questions);
+        const base = await open();
+        const result = await evaluateRetrieval(base, questions);
         if (args.values.json) {
           out(JSON.stringify(result));
           return 0;
@@ -180,6 +181,8 @@ export async function runKb(argv: string[], io: KbIo): Promise<number> {
         out(`recall@1   ${result["recall@1"].toFixed(3)}`);
         out(`recall@5   ${result["recall@5"].toFixed(3)}`);
         out(`MRR@10     ${result["mrr@10"].toFixed(3)}`);
+        const unanswered = await countUnanswered(base, questions, config.knowledge.tokenBudget);
+        out(`no answer  ${unanswered} (nothing above the relevance floor: the bot would offer a person)`);
         return 0;
       }
       default:

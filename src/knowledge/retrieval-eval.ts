@@ -69,3 +69,14 @@ export async function evaluateRetrieval(
   const r = (x: number) => (n === 0 ? 0 : Math.round((x / n) * 10_000) / 10_000);
   return { questions: n, "recall@1": r(r1), "recall@5": r(r5), "mrr@10": r(mrr) };
 }
+
+/** How many questions get no snippet at all (nothing above the relevance floor): "don't know" answers. */
+export async function countUnanswered(
+  kb: KnowledgeBase,
+  questions: readonly EvalQuestion[],
+  tokenBudget: number,
+): Promise<number> {
+  let n = 0;
+  for (const q of questions) if ((await kb.retrieve(q.question, { tokenBudget })).length === 0) n++;
+  return n;
+}

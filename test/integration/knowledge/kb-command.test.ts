@@ -121,6 +121,11 @@ describe("kb command", () => {
     assert.equal(result["recall@1"], 0.75);
     assert.equal(result["recall@5"], 1);
     assert.equal(result["mrr@10"], 0.875);
+    const text = await kb("eval", "--knowledge", knowledge, "--questions", questions);
+    assert.match(
+      text.stdout,
+      /^questions {2}4\nrecall@1 {3}0\.750\nrecall@5 {3}1\.000\nMRR@10 {5}0\.875\nno answer {2}0 /,
+    );
   });
 
   it("eval rejects a malformed questions file with the line", async () => {
