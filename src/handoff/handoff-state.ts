@@ -30,6 +30,8 @@ export interface RedisHandoffStatesOptions {
   keys: Keyspace;
   /** How long a handoff is kept when nobody releases it (the retention period), in seconds. */
   ttlSeconds: number;
+  /** Told after a conversation returns to the bot (the webhook sends `handoff.released`). */
+  onReleased?: (id: string, by: string) => Promise<void>;
 }
 
 /**
@@ -41,8 +43,10 @@ export class RedisHandoffStates implements HandoffStates {
   readonly #redis: Redis;
   readonly #keys: Keyspace;
   readonly #ttl: number;
+  readonly #onReleased: RedisHandoffStatesOptions["onReleased"];
 
-  constructor({ redis, keys, ttlSeconds }: RedisHandoffStatesOptions) {
+  constructor({ redis, keys, ttlSeconds, onReleased }: RedisHandoffStatesOptions) {
+    this.#onReleased = onReleased;
     this.#redis = redis;
     this.#keys = keys;
     this.#ttl = ttlSeconds;
@@ -78,13 +82,15 @@ export class RedisHandoffStates implements HandoffStates {
       .exec();
   }
 
-  async release(id: string, _by: string): Promise<boolean> {
+  async release(id: string, by: string): Promise<boolean> {
     const [[, removed]] = (await this.#redis
       .multi()
       .del(this.stateKey(id))
       .del(this.logKey(id))
       .zrem(this.openKey, id)
       .exec()) as [[null, number], ...unknown[]];
+    // Only the caller that actually removed the state reports it, so a double click notifies once.
+    if (removed === 1) await this.#onReleased?.(id, by);
     return removed === 1;
   }
 

@@ -52,7 +52,6 @@ export interface AttachOptions {
  */
 export function createSupportLoop({ config, redis, keys, knowledge, metrics, logger }: SupportLoopOptions) {
   const retentionSeconds = config.admin.retentionDays * 86_400;
-  const states = new RedisHandoffStates({ redis, keys, ttlSeconds: retentionSeconds });
   const store = new InsightsStore({ redis, keys, retentionMs: retentionSeconds * 1000 });
   const settings = new AdminSettings(redis, keys, { handoffMessage: config.handoff.message });
   let handoff: HandoffService | undefined;
@@ -95,6 +94,22 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
     });
   }
 
+  const states = new RedisHandoffStates({
+    redis,
+    keys,
+    ttlSeconds: retentionSeconds,
+    // Ticket systems close or reassign their ticket when the conversation is back with the bot.
+    ...(webhook
+      ? {
+          onReleased: (handoffId: string, by: string) =>
+            (webhook as WebhookDeliveries)
+              .enqueue({ v: 1, type: "handoff.released", handoffId, data: { at: Date.now(), by } })
+              .catch((error: unknown) =>
+                logger.warn({ err: (error as Error).message }, "handoff.released not queued"),
+              ),
+        }
+      : {}),
+  });
   const gate = new SupportGate({
     states,
     insights: recorder,

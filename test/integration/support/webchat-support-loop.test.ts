@@ -205,6 +205,12 @@ describe("support loop over the web chat API", () => {
       404,
       "still handed off after the reply",
     );
+    const released = await hook.waitFor((r) => r.some((p) => p.body.includes("handoff.released")));
+    const releasedBody = JSON.parse(released.find((p) => p.body.includes("handoff.released"))?.body ?? "{}");
+    assert.deepEqual(
+      { id: releasedBody.handoffId, by: releasedBody.data.by },
+      { id: open.id, by: "admin-api" },
+    );
     const back = await ask(conv, "How long does delivery take?");
     assert.notEqual(back.reply.kind, "handoff");
 
