@@ -3,7 +3,7 @@ import type { Config } from "../config.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { type AnswerJob, messageIdFor } from "../inference/answer-job.ts";
 import type { AnswerLedger } from "../inference/answer-ledger.ts";
-import type { ReplyHub } from "../inference/reply-hub.ts";
+import { compareIds, type ReplyHub } from "../inference/reply-hub.ts";
 import { replyKey } from "../inference/reply-stream.ts";
 import type { Retriever } from "../knowledge/retriever.ts";
 import type { Logger } from "../logger.ts";
@@ -210,6 +210,11 @@ export class ConversationManager implements Conversations {
     const state = await ledger.state(messageId);
     if (state.state === undefined) {
       throw new GatewayError(ErrorCode.NotFound, `Unknown message ${messageId}.`);
+    }
+    if (options.after && options.after !== "0" && state.state === "done") {
+      // Resuming at (or after) a finished answer's last entry: nothing is left to send for it.
+      const lastId = await ledger.lastReplyEntryId(messageId);
+      if (lastId === undefined || compareIds(lastId, options.after) <= 0) return;
     }
     const acceptedAt = Number(state.at ?? Date.now());
     const channel = state.ch ?? "unknown";

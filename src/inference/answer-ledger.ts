@@ -103,6 +103,12 @@ export class AnswerLedger {
     return this.#redis.hgetall(this.messageKey(messageId));
   }
 
+  /** Id of the newest entry in the message's reply stream, if any. */
+  async lastReplyEntryId(messageId: string): Promise<string | undefined> {
+    const last = await this.#redis.xrevrange(replyKey(this.#keys, messageId), "+", "-", "COUNT", 1);
+    return last[0]?.[0];
+  }
+
   /** Counts this attempt and marks the message running; returns the attempt number (1, 2, ...). */
   async beginAttempt(messageId: string): Promise<number> {
     const key = this.messageKey(messageId);

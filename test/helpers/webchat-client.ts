@@ -50,8 +50,11 @@ export async function collectEvents(
     if (res.status !== 200 || !res.body) throw new Error(`events: ${res.status} ${await res.text()}`);
     const decoder = new TextDecoder();
     let buffer = "";
-    for await (const chunk of res.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
       let end = buffer.indexOf("\n\n");
       while (end >= 0) {
         const block = buffer.slice(0, end);

@@ -136,4 +136,22 @@ describe("web chat spine (real Redis, BullMQ, node-llama-cpp worker)", () => {
     assert.equal(text.trim(), reply?.data.text);
     assert.equal(new Set(all.map((e) => e.id)).size, all.length, "no event delivered twice");
   });
+  it("resumes from a finished answer's last event straight to the next answer", async () => {
+    const { conversationId, token } = await createConversation(h.baseUrl);
+    const first = await postMessage(h.baseUrl, conversationId, token, "How do I reset my password?");
+    const m1 = ((await first.json()) as { messageId: string }).messageId;
+    const done = await collectEvents(h.baseUrl, conversationId, token, finished(m1));
+    const replyId = done.find((e) => e.event === "reply")?.id;
+    assert.ok(replyId);
+    const second = await postMessage(h.baseUrl, conversationId, token, "What payment methods do you accept?");
+    const m2 = ((await second.json()) as { messageId: string }).messageId;
+    const rest = await collectEvents(h.baseUrl, conversationId, token, finished(m2), {
+      lastEventId: replyId,
+    });
+    assert.ok(
+      rest.every((e) => e.data.messageId === m2),
+      "nothing of the first answer again",
+    );
+    assert.equal(rest.filter((e) => e.event === "reply").length, 1);
+  });
 });
