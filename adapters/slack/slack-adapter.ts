@@ -152,7 +152,8 @@ export class SlackAdapter implements ChannelAdapter {
     this.#bolt = bolt;
 
     this.#feedback = context.feedback;
-    const handoff = this.#handoffService(context, client);
+    // One client (one request queue) for every Web API call, so a 429 pauses them all.
+    const handoff = this.#handoffService(context, bolt.client);
     this.#handoff = handoff;
     this.#delivery = new SlackDelivery({
       client: bolt.client,
@@ -194,7 +195,7 @@ export class SlackAdapter implements ChannelAdapter {
       throw error;
     });
     log.info(
-      { transport: this.#transport, botUserId: this.#botUserId, controls: this.#controls },
+      { transport: this.#transport, botUserId: this.#botUserId, ...this.#controls() },
       "slack channel ready",
     );
   }
