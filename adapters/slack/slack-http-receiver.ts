@@ -1,6 +1,6 @@
 import type { App, Receiver, ReceiverEvent } from "@slack/bolt";
 import express, { type Express, type Request, type Response } from "express";
-import { asCodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
+import { asCodedError, type CodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { verifySlackSignature } from "./slack-signature.ts";
 
@@ -115,7 +115,10 @@ export class SlackHttpReceiver implements Receiver {
       return;
     }
     if (!this.#accepting || this.#bolt === undefined) {
-      this.#fail(res, new GatewayError(ErrorCode.ModelUnavailable, "The Slack channel is not started."));
+      this.#fail(
+        res,
+        new GatewayError(ErrorCode.Busy, "The Slack channel is not started yet; Slack will retry."),
+      );
       return;
     }
     await this.#dispatch(this.#bolt, body, req, res);
@@ -166,8 +169,8 @@ export class SlackHttpReceiver implements Receiver {
     }
   }
 
-  #fail(res: Response, error: { code: string; message: string; status: number }): void {
-    res.status(error.status).json(errorBody(asCodedError(error)));
+  #fail(res: Response, error: CodedError): void {
+    res.status(error.status).json(errorBody(error));
   }
 }
 
