@@ -11,6 +11,7 @@ const SIGNING = "e6b19c573432dcc6b075501d51b51bb8";
 const SUPPORT_CHANNEL = "C0SUPPORT1";
 const HOOK_SECRET = "slack-webhook-secret-0123456789";
 const CURATOR = "curator-token-0123456789abcdef";
+const ADMIN = "admin-token-0123456789abcdef01";
 const CHANNEL = "C0LAN2Q65";
 
 const settle = (ms = 700) => new Promise((r) => setTimeout(r, ms));
@@ -41,7 +42,7 @@ describe("support loop over Slack (fake Web API, real Bolt, Redis, BullMQ, tiny 
         HANDOFF_WEBHOOK_URL: hook.url,
         HANDOFF_WEBHOOK_SECRET: HOOK_SECRET,
         HANDOFF_WEBHOOK_BACKOFF_MS: "100",
-        ADMIN_TOKENS: `curator:${CURATOR}`,
+        ADMIN_TOKENS: `curator:${CURATOR},admin:${ADMIN}`,
       },
     });
     url = `${h.baseUrl}/slack/events`;
@@ -137,6 +138,18 @@ describe("support loop over Slack (fake Web API, real Bolt, Redis, BullMQ, tiny 
       before,
       "the bot answered while handed off",
     );
+
+    // A person answers through the admin API and keeps the conversation (release: false).
+    const reply = await fetch(`${h.baseUrl}/admin/v1/handoffs/${release.value}/reply`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "Hi, Sam from support here: is the E4 still showing?", release: false }),
+    });
+    assert.equal(reply.status, 200);
+    const relayed = await fake.waitFor(() =>
+      fake.messages({ threadTs: first.event.ts }).find((m) => /Sam from support/.test(m.text)),
+    );
+    assert.equal(relayed.channel, CHANNEL);
 
     // Someone in the support channel clicks "Return to bot".
     await send(
