@@ -174,6 +174,8 @@ export class InferenceWorker {
           data.snippets.length > 0
             ? [composeExcerptAnswer(data.snippets), "excerpt"]
             : [NO_MODEL_TEXT, "no_model"];
+        // The excerpt quotes only its best sources and marks them [n]: cite those, not every snippet.
+        citations = citationsUsed(text, data.snippets);
         writer.token(text);
       } else {
         const result = await this.#generate(data, data.snippets, writer, controller.signal);
