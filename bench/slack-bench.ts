@@ -57,15 +57,17 @@ interface Run {
   samples: Sample[];
   /** Mean time from acceptance to the first token reaching the gateway (its own histogram), ms. */
   gatewayFirstTokenMeanMs: number;
+  /** Observations in that histogram (one per answer measured). */
+  gatewayFirstTokenCount: number;
 }
 
-async function histogramMeanMs(metric: {
+async function histogram(metric: {
   get(): Promise<{ values: { metricName?: string; value: number }[] }>;
-}) {
+}): Promise<{ meanMs: number; count: number }> {
   const { values } = await metric.get();
   const sum = values.find((v) => v.metricName?.endsWith("_sum"))?.value ?? Number.NaN;
   const count = values.find((v) => v.metricName?.endsWith("_count"))?.value ?? Number.NaN;
-  return (sum / count) * 1000;
+  return { meanMs: (sum / count) * 1000, count };
 }
 
 async function measure(concurrency: number): Promise<Run> {
@@ -95,7 +97,10 @@ async function measure(concurrency: number): Promise<Run> {
     }
     return {
       samples,
-      gatewayFirstTokenMeanMs: await histogramMeanMs(harness.gateway.metrics.timeToFirstToken),
+      ...(await histogram(harness.gateway.metrics.timeToFirstToken).then((g) => ({
+        gatewayFirstTokenMeanMs: g.meanMs,
+        gatewayFirstTokenCount: g.count,
+      }))),
     };
   } finally {
     await harness.stop();
@@ -103,7 +108,7 @@ async function measure(concurrency: number): Promise<Run> {
   }
 }
 
-function summarise({ samples, gatewayFirstTokenMeanMs }: Run) {
+function summarise({ samples, gatewayFirstTokenMeanMs, gatewayFirstTokenCount }: Run) {
   const pick = (f: (s: Sample) => number) => samples.map(f);
   const p = (values: number[], q: number) => round(percentile(values, q));
   const acks = pick((s) => s.ackMs);
@@ -118,6 +123,7 @@ function summarise({ samples, gatewayFirstTokenMeanMs }: Run) {
     firstTextP99: p(firsts, 99),
     firstTextMean: round(firsts.reduce((a, b) => a + b, 0) / firsts.length),
     gatewayFirstTokenMean: round(gatewayFirstTokenMeanMs),
+    gatewayFirstTokenCount,
     finalP50: p(finals, 50),
     finalP99: p(finals, 99),
   };
