@@ -18,7 +18,7 @@ import { createKnowledgeBase, type KnowledgeBase } from "../knowledge/knowledge-
 import type { Logger } from "../logger.ts";
 import { createRedis, keyspace } from "../redis/redis-client.ts";
 import { mountHealthRoutes } from "./health-routes.ts";
-import { createHttpApp, errorHandler } from "./http-app.ts";
+import { createHttpApp, errorHandler, notFoundHandler } from "./http-app.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
 export interface Gateway {
@@ -125,6 +125,8 @@ export async function startGateway(
   }
   app.use(errorHandler(log));
   for (const adapter of adapters) await adapter.start();
+  // Last, after any route an adapter adds when it starts.
+  app.use(notFoundHandler());
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, (error?: Error) =>

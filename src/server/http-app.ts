@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Express, type Response } from "express";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from "express";
 import { type CodedError, ErrorCode, errorBody, GatewayError, isCodedError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { isRedisDown } from "../redis/redis-client.ts";
@@ -65,5 +65,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         new GatewayError(ErrorCode.Internal, "Internal error. Please try again.", { cause: error }),
       );
     }
+  };
+}
+
+/** Installed after every route: an unknown path gets the JSON error shape too, not express's HTML page. */
+export function notFoundHandler(): RequestHandler {
+  return (_req, res) => {
+    sendError(
+      res,
+      new GatewayError(ErrorCode.NotFound, "There is no such endpoint. See the API documentation."),
+    );
   };
 }
