@@ -145,18 +145,28 @@ export class InsightsStore {
   }
 
   async events(sinceMs: number): Promise<InsightEvent[]> {
-    const out: InsightEvent[] = [];
-    for await (const [, fields] of this.#range(this.eventsKey, sinceMs)) {
+    return (await this.eventsFrom(`${Math.max(0, sinceMs)}-0`)).events;
+  }
+
+  /**
+   * Events from a stream id on (`(id` excludes it), with the last id read, so a caller can follow the
+   * stream incrementally instead of re-reading the window.
+   */
+  async eventsFrom(start: string): Promise<{ events: InsightEvent[]; lastId: string | undefined }> {
+    const events: InsightEvent[] = [];
+    let lastId: string | undefined;
+    for await (const [id, fields] of this.#range(this.eventsKey, start)) {
       const t = fields[1];
       const d = fields[3];
-      if (t && d) out.push({ type: t, ...JSON.parse(d) } as InsightEvent);
+      if (t && d) events.push({ type: t, ...JSON.parse(d) } as InsightEvent);
+      lastId = id;
     }
-    return out;
+    return { events, lastId };
   }
 
   async gaps(sinceMs: number): Promise<GapRecord[]> {
     const out: GapRecord[] = [];
-    for await (const [, fields] of this.#range(this.gapsKey, sinceMs)) {
+    for await (const [, fields] of this.#range(this.gapsKey, `${Math.max(0, sinceMs)}-0`)) {
       const d = fields[1];
       if (d) out.push(JSON.parse(d) as GapRecord);
     }
@@ -178,8 +188,8 @@ export class InsightsStore {
     await this.#redis.multi().sadd(key, JSON.stringify(member)).pexpire(key, this.#retentionMs).exec();
   }
 
-  async *#range(key: string, sinceMs: number): AsyncGenerator<[string, string[]]> {
-    let start = `${Math.max(0, sinceMs)}-0`;
+  async *#range(key: string, from: string): AsyncGenerator<[string, string[]]> {
+    let start = from;
     for (;;) {
       const page = (await this.#redis.xrange(key, start, "+", "COUNT", 1000)) as [string, string[]][];
       for (const entry of page) yield entry;

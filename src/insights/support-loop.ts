@@ -20,7 +20,7 @@ import { UserDataEraser } from "../privacy/user-data-eraser.ts";
 import { createRedis, type Keyspace } from "../redis/redis-client.ts";
 import type { Metrics } from "../server/metrics.ts";
 import { InsightsRecorder } from "./insights-recorder.ts";
-import { InsightsStore } from "./insights-store.ts";
+import { type InsightEvent, InsightsStore } from "./insights-store.ts";
 import { Redactor } from "./redaction.ts";
 import { buildReport } from "./support-report.ts";
 
@@ -131,6 +131,8 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
 
   let stopSweep: (() => void) | undefined;
   let lastScrape = 0;
+  let cursor: string | undefined;
+  const windowEvents: InsightEvent[] = [];
 
   return {
     gate,
@@ -178,12 +180,23 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
       stopSweep = startRetentionSweep(store, logger);
     },
 
-    /** Recomputes the report gauges (called before a /metrics scrape). */
-    async refreshMetrics(): Promise<void> {
-      if (Date.now() - lastScrape < METRICS_REFRESH_MS) return;
+    /**
+     * Recomputes the report gauges (called before a /metrics scrape). The window's events are kept in
+     * memory and followed incrementally (only entries newer than the last read are fetched), so a scrape
+     * costs the new events plus one pass over the window, not a re-read of a week of Redis entries.
+     * User ids are dropped from the copy: the figures do not need them.
+     */
+    async refreshMetrics(force = false): Promise<void> {
+      if (!force && Date.now() - lastScrape < METRICS_REFRESH_MS) return;
       lastScrape = Date.now();
       const since = Date.now() - METRICS_WINDOW_MS;
-      const report = buildReport(await store.events(since), since, Date.now());
+      const fresh = await store.eventsFrom(cursor ? `(${cursor}` : `${since}-0`);
+      if (fresh.lastId) cursor = fresh.lastId;
+      for (const e of fresh.events) windowEvents.push("userId" in e ? { ...e, userId: "" } : e);
+      const firstKept = windowEvents.findIndex((e) => e.at >= since);
+      if (firstKept > 0) windowEvents.splice(0, firstKept);
+      else if (firstKept < 0) windowEvents.length = 0;
+      const report = buildReport(windowEvents, since, Date.now());
       const g = metrics.report;
       for (const gauge of [g.questions, g.deflection, g.thumbsUp, g.handoffs, g.ttft]) gauge.reset();
       for (const row of [...report.channels, report.total]) {
