@@ -20,6 +20,7 @@ const { values } = parseArgs({
     context: { type: "string", default: "512" },
     order: { type: "string", default: "sequence" },
     gather: { type: "string", default: "0" },
+    scheduler: { type: "string", default: "lockstep" },
     temperature: { type: "string", default: "0.2" },
     label: { type: "string", default: "engine" },
   },
@@ -40,6 +41,7 @@ const engine = await LlamaEngine.load(
     ignoreEos: true,
     batchOrder: order,
     batchGatherMs: Number(values.gather),
+    scheduler: values.scheduler === "session" ? "session" : "lockstep",
   },
   createLogger({ level: "warn" }),
 );
@@ -96,6 +98,7 @@ for (const b of batches) {
       path: values.label,
       order,
       gatherMs: Number(values.gather),
+      scheduler: values.scheduler,
       batch: b,
       tokens,
       wallMs: Math.round(wallMs),

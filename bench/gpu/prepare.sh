@@ -39,11 +39,13 @@ npx esbuild bench/gpu/make-model.ts bench/gpu/engine-bench.ts bench/gpu/job-benc
   --external:node-llama-cpp --external:esbuild --outdir="$DEST/js" --out-extension:.js=.mjs \
   --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url); process.argv[1] += '#bundle';"
 
-echo "packing node-llama-cpp and its run-time dependencies"
-npx tsx bench/gpu/module-closure.ts >"$DEST/modules.txt"
-tar --exclude=node_modules/node-llama-cpp/llama/gitRelease.bundle \
-  --exclude='node_modules/@node-llama-cpp/linux-x64-cuda/bins/linux-x64-cuda/libggml-cuda.so' \
-  -cf - -T "$DEST/modules.txt" | xz -T0 -6 >"$DEST/node_modules.tar.xz"
+if [ ! -s "$DEST/node_modules.tar.xz" ]; then
+  echo "packing node-llama-cpp and its run-time dependencies"
+  npx tsx bench/gpu/module-closure.ts >"$DEST/modules.txt"
+  tar --exclude=node_modules/node-llama-cpp/llama/gitRelease.bundle \
+    --exclude='node_modules/@node-llama-cpp/linux-x64-cuda/bins/linux-x64-cuda/libggml-cuda.so' \
+    -cf - -T "$DEST/modules.txt" | xz -T0 -6 >"$DEST/node_modules.tar.xz"
+fi
 
 echo "packing redis-server"
 cp -L "$(command -v redis-server)" "$DEST/redis/redis-server"

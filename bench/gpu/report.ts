@@ -20,6 +20,7 @@ interface Ours {
   path: string;
   order?: string;
   gatherMs?: number;
+  scheduler?: string;
   batch: number;
   tokPerS: number;
   decodeTokPerS: number;
@@ -42,8 +43,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
       const r = record as Ours;
       const name =
         r.path === "job"
-          ? "job path (BullMQ → worker → Redis stream)"
-          : `engine, ${r.order} order, gather ${r.gatherMs ?? 0} ms`;
+          ? "job path (BullMQ job → worker → Redis reply stream; default engine settings)"
+          : `${r.path}: ${r.scheduler ?? "session"} scheduler, ${r.order} order${r.gatherMs ? `, gather ${r.gatherMs} ms` : ""}`;
       if (!rows.has(name)) rows.set(name, new Map());
       rows.get(name)?.set(r.batch, r);
     }

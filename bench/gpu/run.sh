@@ -22,7 +22,7 @@ RESULTS=$WORK/results
 BATCHES=${GPU_BENCH_BATCHES:-1,8,16,32,64}
 TOKENS=${GPU_BENCH_TOKENS:-128}
 PROMPT=${GPU_BENCH_PROMPT:-64}
-VARIANTS=${GPU_BENCH_VARIANTS:-arrival:0:4 sequence:0:4 sequence:0:16 sequence:2:16}
+VARIANTS=${GPU_BENCH_VARIANTS:-session:arrival:0:4:0.2 session:sequence:0:4:0.2 lockstep:sequence:0:16:0.2 lockstep:sequence:0:16:0}
 THREADS=${GPU_BENCH_THREADS:-8}
 MAXB=$(echo "$BATCHES" | tr ',' '\n' | sort -n | tail -1)
 mkdir -p "$WORK/bin" "$RESULTS"
@@ -41,10 +41,9 @@ if [ -s "$PAYLOAD/node_modules.tar.xz" ] && [ ! -d "$PAYLOAD/node_modules/node-l
   tar -xJf "$PAYLOAD/node_modules.tar.xz" -C "$PAYLOAD"
 fi
 if [ -s "$PAYLOAD/scripts.tar.xz" ] && [ ! -d "$PAYLOAD/js" ]; then tar -xJf "$PAYLOAD/scripts.tar.xz" -C "$PAYLOAD"; fi
-script() { # name args...: the bundled script if packed, else the TypeScript through tsx; $NODE_FLAGS first
-  local name=$1; shift
-  if [ -s "$PAYLOAD/js/$name.mjs" ]; then node ${NODE_FLAGS:-} "$PAYLOAD/js/$name.mjs" "$@"
-  else node ${NODE_FLAGS:-} --import tsx "bench/gpu/$name.ts" "$@"; fi
+js() { # name: the command that runs a benchmark script, bundled if packed, else TypeScript through tsx
+  if [ -s "$PAYLOAD/js/$1.mjs" ]; then echo "node ${NODE_FLAGS:-} $PAYLOAD/js/$1.mjs"
+  else echo "node ${NODE_FLAGS:-} --import tsx bench/gpu/$1.ts"; fi
 }
 CUDA_BINS=""
 for d in "$PAYLOAD/node_modules" "$ROOT/node_modules"; do
@@ -55,7 +54,7 @@ log "node $(node --version); nvidia: $(nvidia-smi --query-gpu=name,driver_versio
 # --- the model, written while llama.cpp builds --------------------------------------------------------
 MODEL=$WORK/llama-1b-shape-q8_0.gguf
 if [ ! -s "$MODEL" ]; then
-  (script make-model "$MODEL" 1b >"$RESULTS/make-model.log" 2>&1) &
+  ($(js make-model) "$MODEL" 1b >"$RESULTS/make-model.log" 2>&1) &
   MODEL_PID=$!
 fi
 
@@ -88,15 +87,15 @@ grep '^{' "$RESULTS/anchor.jsonl" | head -20
 
 # --- the engine directly, in each batching variant ---------------------------------------------------
 for variant in $VARIANTS; do
-  IFS=: read -r order gather uv <<<"$variant"
-  log "engine: order=$order gather=${gather}ms UV_THREADPOOL_SIZE=$uv"
-  UV_THREADPOOL_SIZE=$uv NODE_FLAGS="--cpu-prof --cpu-prof-dir=$WORK/prof-$order-$gather-$uv" timeout 240 \
-    script engine-bench --model "$MODEL" --batches "$BATCHES" --tokens "$TOKENS" --gpu cuda \
-    --threads "$THREADS" --context $((PROMPT + TOKENS + 256)) --order "$order" --gather "$gather" \
-    --label "engine-uv$uv" >"$RESULTS/engine-$order-$gather-$uv.jsonl" 2>"$RESULTS/engine-$order-$gather-$uv.log"
-  cat "$RESULTS/engine-$order-$gather-$uv.jsonl"; tail -3 "$RESULTS/engine-$order-$gather-$uv.log"
-  prof=$(ls "$WORK/prof-$order-$gather-$uv"/*.cpuprofile 2>/dev/null | head -1)
-  [ -n "$prof" ] && script profile-summary "$prof" >"$RESULTS/profile-$order-$gather-$uv.txt" 2>&1
+  IFS=: read -r scheduler order gather uv temp <<<"$variant"
+  log "engine: scheduler=$scheduler order=$order gather=${gather}ms UV_THREADPOOL_SIZE=$uv temperature=$temp"
+  UV_THREADPOOL_SIZE=$uv timeout 240 \
+    $(NODE_FLAGS="--cpu-prof --cpu-prof-dir=$WORK/prof-$scheduler-$order-$gather-$uv-$temp" js engine-bench) --model "$MODEL" --batches "$BATCHES" --tokens "$TOKENS" --gpu cuda \
+    --threads "$THREADS" --context $((PROMPT + TOKENS + 256)) --order "$order" --gather "$gather" --scheduler "$scheduler" --temperature "${temp:-0.2}" \
+    --label "engine-uv$uv-t$temp" >"$RESULTS/engine-$scheduler-$order-$gather-$uv-$temp.jsonl" 2>"$RESULTS/engine-$scheduler-$order-$gather-$uv-$temp.log"
+  cat "$RESULTS/engine-$scheduler-$order-$gather-$uv-$temp.jsonl"; tail -3 "$RESULTS/engine-$scheduler-$order-$gather-$uv-$temp.log"
+  prof=$(ls "$WORK/prof-$scheduler-$order-$gather-$uv-$temp"/*.cpuprofile 2>/dev/null | head -1)
+  [ -n "$prof" ] && $(js profile-summary) "$prof" >"$RESULTS/profile-$scheduler-$order-$gather-$uv-$temp.txt" 2>&1
 done
 
 # --- the real job path ----------------------------------------------------------------------------------
@@ -109,15 +108,15 @@ if [ "${GPU_BENCH_JOB:-1}" = "1" ]; then
     sleep 0.5
   fi
   log "job path"
-  UV_THREADPOOL_SIZE=16 timeout 300 script job-bench --model "$MODEL" --batches "$BATCHES" \
-    --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context $((PROMPT + TOKENS + 512)) \
+  UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
+    --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 \
     >"$RESULTS/job.jsonl" 2>"$RESULTS/job.log"
   cat "$RESULTS/job.jsonl"; tail -5 "$RESULTS/job.log"
 fi
 
 for f in "$RESULTS"/profile-*.txt; do [ -s "$f" ] && { echo "== $f"; head -25 "$f"; }; done
 echo
-script report "$RESULTS" | tee "$RESULTS/table.txt"
+$(js report) "$RESULTS" | tee "$RESULTS/table.txt"
 # The device tool brings back at most 8 files from $OUT: one archive of every log and result.
 if [ -n "${OUT:-}" ]; then
   tar -czf "$OUT/results.tgz" -C "$WORK" results && cp "$RESULTS/table.txt" "$OUT/"
