@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
+import { Queue } from "bullmq";
 import type { Config } from "../config.ts";
 import { ChannelSchema } from "../conversation/inbound-message.ts";
+import { HANDOFF_DELIVERY_QUEUE } from "../handoff/webhook-delivery.ts";
 import { openInsights } from "../insights/insights-access.ts";
 import { UserDataEraser } from "../privacy/user-data-eraser.ts";
 import { keyspace } from "../redis/redis-client.ts";
@@ -46,18 +48,21 @@ export async function runUsers(
     return 2;
   }
   const { redis, store, close } = await openInsights(config);
+  // Pending and failed webhook deliveries carry handoff records that name the user.
+  const keys = keyspace(config.redis.prefix);
+  const deliveries = config.handoff.webhookUrl
+    ? new Queue(HANDOFF_DELIVERY_QUEUE, { connection: redis, prefix: keys("bull") })
+    : undefined;
   try {
-    const result = await new UserDataEraser(redis, keyspace(config.redis.prefix), store).erase(
-      channel.data,
-      values.user,
-    );
+    const result = await new UserDataEraser(redis, keys, store, deliveries).erase(channel.data, values.user);
     io.stdout.write(
       values.json
         ? `${JSON.stringify(result)}\n`
-        : `Deleted for ${channel.data} user ${values.user}: ${result.conversations} conversations, ${result.events} analytics events, ${result.gaps} gaps, ${result.keys} keys.\n`,
+        : `Deleted for ${channel.data} user ${values.user}: ${result.conversations} conversations, ${result.events} analytics events, ${result.gaps} gaps, ${result.deliveries} webhook deliveries, ${result.keys} keys.\n`,
     );
     return 0;
   } finally {
+    await deliveries?.close();
     close();
   }
 }

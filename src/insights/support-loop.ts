@@ -171,7 +171,7 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
             states,
             handoff: o.handoff,
             settings,
-            eraser: new UserDataEraser(redis, keys, store),
+            eraser: new UserDataEraser(redis, keys, store, webhook?.queue),
             repliers,
             logger,
           }),

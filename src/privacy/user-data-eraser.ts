@@ -1,3 +1,4 @@
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { contextKey } from "../conversation/context-store.ts";
 import { handoffIdOf } from "../conversation/handoff.ts";
@@ -12,6 +13,8 @@ export interface ErasureResult {
   conversations: number;
   events: number;
   gaps: number;
+  /** Webhook handoff deliveries about the user still queued, retrying or kept after failing. */
+  deliveries: number;
   /** Redis keys deleted (contexts, message records, reply streams, handoffs, web-chat sessions). */
   keys: number;
 }
@@ -26,17 +29,28 @@ export class UserDataEraser {
   readonly #redis: Redis;
   readonly #keys: Keyspace;
   readonly #insights: InsightsStore;
+  readonly #deliveries: Queue | undefined;
 
-  constructor(redis: Redis, keys: Keyspace, insights: InsightsStore) {
+  /** @param deliveries the webhook delivery queue, whose pending and failed jobs carry handoff records. */
+  constructor(redis: Redis, keys: Keyspace, insights: InsightsStore, deliveries?: Queue) {
     this.#redis = redis;
     this.#keys = keys;
     this.#insights = insights;
+    this.#deliveries = deliveries;
   }
 
   async erase(channel: Channel, userId: string): Promise<ErasureResult> {
     const indexKey = this.#insights.userKey(channel, userId);
     const members = await this.#redis.smembers(indexKey);
-    const result: ErasureResult = { channel, userId, conversations: 0, events: 0, gaps: 0, keys: 0 };
+    const result: ErasureResult = {
+      channel,
+      userId,
+      conversations: 0,
+      events: 0,
+      gaps: 0,
+      deliveries: 0,
+      keys: 0,
+    };
     const events: string[] = [];
     const gaps: string[] = [];
     for (const raw of members) {
@@ -55,7 +69,37 @@ export class UserDataEraser {
     if (events.length > 0) result.events = await this.#redis.xdel(this.#insights.eventsKey, ...events);
     if (gaps.length > 0) result.gaps = await this.#redis.xdel(this.#insights.gapsKey, ...gaps);
     result.keys += await this.#redis.del(indexKey);
+    result.deliveries = await this.#eraseDeliveries(channel, userId);
     return result;
+  }
+
+  /**
+   * Handoff records waiting in the webhook queue (or kept there after failing) name the user. This is
+   * the one scan: the queue holds only undelivered or failed deliveries (delivered ones are removed within
+   * an hour), read in pages.
+   */
+  async #eraseDeliveries(channel: Channel, userId: string): Promise<number> {
+    const queue = this.#deliveries;
+    if (!queue) return 0;
+    let removed = 0;
+    for (const state of ["waiting", "delayed", "failed", "prioritized"] as const) {
+      for (let start = 0; ; start += 500) {
+        const jobs = await queue.getJobs([state], start, start + 499);
+        let removedHere = 0;
+        for (const job of jobs) {
+          const data = (job.data as { data?: { channel?: unknown; userId?: unknown } }).data;
+          const mine = data?.userId === userId && (data.channel === undefined || data.channel === channel);
+          if (mine) {
+            await job.remove().catch(() => undefined);
+            removedHere += 1;
+          }
+        }
+        removed += removedHere;
+        if (jobs.length < 500) break;
+        start -= removedHere;
+      }
+    }
+    return removed;
   }
 
   async #eraseConversation(ref: ConversationRef): Promise<number> {

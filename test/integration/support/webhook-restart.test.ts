@@ -68,3 +68,55 @@ describe("handoff webhook deliveries survive a gateway restart", () => {
     assert.equal((JSON.parse(ok.body) as { data: HandoffRecord }).data.question, "Where is my parcel?");
   });
 });
+
+describe("erasing a user removes their undelivered webhook handoffs", () => {
+  const ADMIN = "admin-token-0123456789abcdef01";
+  let h: Harness | undefined;
+  let hook: Awaited<ReturnType<typeof startWebhookReceiver>> | undefined;
+  after(async () => {
+    await h?.stop();
+    await hook?.close();
+  });
+
+  it("drops the user's queued deliveries and keeps other users'", async () => {
+    hook = await startWebhookReceiver(Array.from({ length: 50 }, () => 500));
+    h = await startHarness({
+      worker: false,
+      model: false,
+      env: {
+        HANDOFF_WEBHOOK_URL: hook.url,
+        HANDOFF_WEBHOOK_SECRET: SECRET,
+        HANDOFF_WEBHOOK_BACKOFF_MS: "5000",
+        ADMIN_TOKENS: `admin:${ADMIN}`,
+      },
+    });
+    const webhook = h.gateway.support.webhook;
+    assert.ok(webhook);
+    const record = (userId: string): HandoffRecord => ({
+      id: `h-${userId}`,
+      channel: "webchat",
+      tenant: "web",
+      conversationKey: `conv-${userId}`,
+      userId,
+      question: "Where is my parcel?",
+      answer: "",
+      citations: [],
+      transcript: [],
+      requestedAt: Date.now(),
+    });
+    await webhook.deliver(record("u-erased"));
+    await webhook.deliver(record("u-kept"));
+    await hook.waitFor((r) => r.length >= 2);
+    const res = await fetch(`${h.baseUrl}/admin/v1/users/webchat/u-erased`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { deliveries: number }).deliveries, 1);
+    const left = await webhook.queue.getJobs(["waiting", "delayed", "failed", "active", "prioritized"]);
+    assert.deepEqual(
+      left.map((j) => (j.data as { data: { userId: string } }).data.userId),
+      ["u-kept"],
+    );
+  });
+});
