@@ -89,12 +89,18 @@ export class Accounting {
     }
   }
 
-  /** Polls until every accepted message has a terminal entry or `timeoutMs` passes; then audits. */
+  /**
+   * Polls until every accepted message has a terminal entry or `timeoutMs` passes; then audits. The
+   * counts go to stderr (the test runner shows them with the test), for the record of a run.
+   */
   async settle(timeoutMs = 30_000, pollMs = 100): Promise<AccountingReport> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const report = await this.audit();
-      if (report.lost === 0 || Date.now() >= deadline) return report;
+      if (report.lost === 0 || Date.now() >= deadline) {
+        process.stderr.write(`accounting: ${formatReport(report)}\n`);
+        return report;
+      }
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
