@@ -116,7 +116,7 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
           await client.chat.postMessage({
             channel: where.channel,
             thread_ts: where.threadTs,
-            text: `<@${where.userId}> I've asked a person from support to join; they will reply in this thread.`,
+            text: `<@${where.userId}> ${result.notice ?? "I've asked a person from support to join; they will reply in this thread."}`,
           });
         } else {
           await tell(

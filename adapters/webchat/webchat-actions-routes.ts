@@ -95,7 +95,12 @@ export function webchatActionsRoutes(o: WebchatActionsRoutesOptions): Router {
         userId: claims.u,
         ...(body.data.messageId ? { turnId: body.data.messageId } : {}),
       });
-      res.status(202).json({ accepted: result.accepted, deliveredTo: result.deliveredTo });
+      // message: the configured "what happens next" text, for the widget to show.
+      res.status(202).json({
+        accepted: result.accepted,
+        deliveredTo: result.deliveredTo,
+        ...(result.notice ? { message: result.notice } : {}),
+      });
     }),
   );
 

@@ -71,6 +71,8 @@ export interface HandoffResult {
   /** Names of the destinations that took the record. */
   deliveredTo: string[];
   record?: HandoffRecord;
+  /** What to tell the user now (the configured handoff message), when the request was accepted. */
+  notice?: string;
 }
 
 export interface HandoffServiceOptions {
@@ -86,6 +88,8 @@ export interface HandoffServiceOptions {
   now?: () => number;
   /** Marks conversations handed off, so that the bot stays silent until released. */
   states?: HandoffStates;
+  /** The "what happens next" text for the user (admin settings); returned with accepted requests. */
+  notice?: () => Promise<string>;
 }
 
 /**
@@ -101,6 +105,7 @@ export class HandoffService {
   readonly #ttl: number;
   readonly #now: () => number;
   readonly #states: HandoffStates | undefined;
+  readonly #notice: (() => Promise<string>) | undefined;
   readonly #listeners: ((record: HandoffRecord) => Promise<void>)[] = [];
 
   constructor({
@@ -111,8 +116,10 @@ export class HandoffService {
     dedupeTtlSeconds = 86_400,
     now = Date.now,
     states,
+    notice,
   }: HandoffServiceOptions) {
     this.#states = states;
+    this.#notice = notice;
     this.#turns = turns;
     this.#logger = logger.child({ component: "handoff" });
     this.#redis = redis;
@@ -225,7 +232,8 @@ export class HandoffService {
         this.#logger.warn({ err: (error as Error).message }, "handoff listener failed"),
       );
     }
-    return { accepted: true, deliveredTo, record };
+    const text = await this.#notice?.().catch(() => undefined);
+    return { accepted: true, deliveredTo, record, ...(text ? { notice: text } : {}) };
   }
 
   #dedupeKey(ref: ConversationRef, turnId: string): string {

@@ -105,6 +105,7 @@ export async function startGateway(
     prefix: config.redis.prefix,
     dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
     states: support.states,
+    notice: async () => (await support.settings.get()).handoffMessage,
   });
   support.attach({ app, conversations, handoff, feedback });
   mountHealthRoutes(app, {

@@ -238,6 +238,21 @@ describe("support loop over the web chat API", () => {
     assert.match(released.reply.text, /back with the bot/);
     const answered = await ask(conv, "How do I reset my password?");
     assert.notEqual(answered.reply.kind, "handoff");
+
+    // The "Talk to a person" button gets the same configured text back, for the widget to show.
+    const button = await fetch(`${h.baseUrl}/webchat/v1/conversations/${conv.conversationId}/handoff`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${conv.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ messageId: answered.messageId }),
+    });
+    assert.equal(button.status, 202);
+    assert.deepEqual(await button.json(), {
+      accepted: true,
+      deliveredTo: ["webhook"],
+      message: "A colleague will write to you here shortly.",
+    });
+    const after = await postMessage(h.baseUrl, conv.conversationId, conv.token, "thanks");
+    assert.equal(((await after.json()) as { handedOff?: boolean }).handedOff, true);
   });
 
   it("groups similar unanswered questions, and a new knowledge file answers them (hot reload)", async () => {
