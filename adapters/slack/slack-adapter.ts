@@ -148,6 +148,10 @@ export class SlackAdapter implements ChannelAdapter {
       logger: bLogger,
       clientOptions,
       ...(this.#botUserId && botId ? { botUserId: this.#botUserId, botId } : {}),
+      // Bolt's default calls auth.test in its constructor and leaves the promise unhandled: a wrong token or
+      // an unreachable Slack would then kill the process. Our own auth.test above already ran; Bolt asks
+      // again per event (where errors are handled) only when that one failed.
+      tokenVerificationEnabled: false,
     });
     this.#bolt = bolt;
 
