@@ -60,6 +60,11 @@ describe("'talk to a person' from the widget (real Chromium, handoff webhook on 
     assert.match(serialized, new RegExp((await storedSession(page)).conversationId));
     assert.match(serialized, /How long does a refund take\?/);
     assert.equal(await page.locator(widget.errors).count(), 0);
+
+    // While a person has the conversation, a new question gets a notice instead of an endless "typing".
+    await ask(page, "Are you still there?");
+    await page.locator("support-chat [data-role=notice]").getByText("A person from our team").waitFor();
+    assert.equal(await page.locator("support-chat .typing").isVisible(), false);
     await page.close();
   });
 });

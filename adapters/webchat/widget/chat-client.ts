@@ -55,7 +55,12 @@ export class ChatClient {
     return this.call("POST", this.api, undefined, identity ?? {});
   }
 
-  async send(session: Session, text: string, clientMessageId: string): Promise<{ messageId: string }> {
+  /** `handedOff`: a person has this conversation; no answer will stream for the message. */
+  async send(
+    session: Session,
+    text: string,
+    clientMessageId: string,
+  ): Promise<{ messageId: string; handedOff?: boolean }> {
     return this.call("POST", `${this.path(session)}/messages`, session, { text, clientMessageId });
   }
 

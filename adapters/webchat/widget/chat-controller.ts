@@ -80,7 +80,14 @@ export class ChatController {
     this.view.setTyping(true);
     try {
       const session = await this.ensureSession();
-      const { messageId } = await this.client.send(session, text, clientMessageId);
+      const { messageId, handedOff } = await this.client.send(session, text, clientMessageId);
+      if (handedOff) {
+        // A person has the conversation: the bot will not answer, so stop "typing" and say who will.
+        this.view.setTyping(this.pending.size > 0);
+        this.view.showNotice(strings.withPerson);
+        this.view.announce(strings.withPerson);
+        return;
+      }
       if (!this.view.hasAnswer(messageId) || !this.view.answer(messageId).done) {
         this.pending.add(messageId);
         this.savePending(messageId, text);

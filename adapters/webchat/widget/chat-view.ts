@@ -172,6 +172,12 @@ export class ChatView {
     this.status.textContent = text ?? "";
   }
 
+  /** An informational line from the service (not an answer, not an error). */
+  showNotice(text: string): void {
+    this.log.insertBefore(h("div", { class: "msg bot notice", "data-role": "notice" }, text), this.typing);
+    this.scroll();
+  }
+
   /** A failure in plain words, with a Retry button when retrying can help. */
   showError(text: string, retry?: () => void): void {
     const box = h("div", { class: "error", role: "alert", "data-role": "error" }, h("span", {}, text));

@@ -12,6 +12,7 @@ export const strings = {
   thanks: "Thanks for the feedback.",
   human: "Talk to a person",
   humanAsked: "We have asked a person from our team to help you.",
+  withPerson: "A person from our team has this conversation and will reply here.",
   typing: "The assistant is writing…",
   you: "You",
   bot: "Assistant",
