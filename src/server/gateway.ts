@@ -62,6 +62,7 @@ export async function startGateway(
     watch: config.knowledge.watch,
     logger,
     minScore: config.knowledge.minScore,
+    wordVectors: config.knowledge.wordVectors,
     ...(config.knowledge.embeddingModelPath
       ? { embeddingModelPath: config.knowledge.embeddingModelPath }
       : {}),
