@@ -46,6 +46,34 @@ const engine = await LlamaEngine.load(
   createLogger({ level: "warn" }),
 );
 
+/**
+ * Times the native decode calls: node-llama-cpp's native context object is wrapped in a Proxy (its
+ * methods are read-only), so each step splits into time inside llama_decode (GPU) and the gap until the
+ * next decode starts (sampling, JavaScript, scheduling).
+ */
+const steps = { decodes: 0, decodeMs: 0, gapMs: 0, lastEnd: Number.NaN };
+{
+  // Internal fields: LlamaEngine.context (TypeScript-private) and node-llama-cpp's LlamaContext._ctx.
+  const context = (engine as unknown as { context: { _ctx: Record<string, unknown> } }).context;
+  const native = context._ctx;
+  context._ctx = new Proxy(native, {
+    get(target, property) {
+      const value = target[property as string];
+      if (property === "decodeBatch" && typeof value === "function") {
+        return async (...args: unknown[]) => {
+          const started = performance.now();
+          if (!Number.isNaN(steps.lastEnd)) steps.gapMs += started - steps.lastEnd;
+          await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          steps.lastEnd = performance.now();
+          steps.decodes += 1;
+          steps.decodeMs += steps.lastEnd - started;
+        };
+      }
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 interface Run {
   result: GenerateResult;
   firstTextMs: number;
@@ -86,6 +114,7 @@ const median = (xs: number[]) => {
 await round(Math.min(2, Math.max(...batches))); // warm-up: CUDA kernels, graph allocation
 for (const b of batches) {
   const before = { ...engine.batchStats };
+  Object.assign(steps, { decodes: 0, decodeMs: 0, gapMs: 0, lastEnd: Number.NaN });
   const runs = await round(b);
   const after = engine.batchStats;
   const wallMs = Math.max(...runs.map((r) => r.endMs));
@@ -108,6 +137,8 @@ for (const b of batches) {
       ttftMaxMs: Math.round(lastFirst),
       decodes,
       msPerDecode: decodes ? +(wallMs / decodes).toFixed(2) : null,
+      nativeDecodeMsPerStep: steps.decodes ? +(steps.decodeMs / steps.decodes).toFixed(2) : null,
+      gapMsPerStep: steps.decodes > 1 ? +(steps.gapMs / (steps.decodes - 1)).toFixed(2) : null,
       promptTokensPerRequest: Math.round((after.tokens - before.tokens - (tokens - b)) / b),
       sequencesPerDecode: decodes ? +((after.items - before.items) / decodes).toFixed(1) : null,
       microBatchRunsPerDecode: decodes ? +((after.runs - before.runs) / decodes).toFixed(2) : null,

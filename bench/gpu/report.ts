@@ -28,6 +28,8 @@ interface Ours {
   ttftMaxMs: number;
   sequencesPerDecode?: number | null;
   microBatchRunsPerDecode?: number | null;
+  nativeDecodeMsPerStep?: number | null;
+  gapMsPerStep?: number | null;
 }
 
 const dir = process.argv[2];
@@ -80,6 +82,11 @@ for (const [name, byBatch] of rows) {
   lines.push(
     `${"  TTFT ms median / max".padEnd(58)}${batches.map((b) => cell(get(b) ? `${get(b)?.ttftMedianMs} / ${get(b)?.ttftMaxMs}` : "-")).join("")}`,
   );
+  if ([...byBatch.values()].some((r) => r.nativeDecodeMsPerStep != null)) {
+    lines.push(
+      `${"  ms per step: in llama_decode / between decodes".padEnd(58)}${batches.map((b) => cell(get(b)?.nativeDecodeMsPerStep != null ? `${get(b)?.nativeDecodeMsPerStep} / ${get(b)?.gapMsPerStep}` : "-")).join("")}`,
+    );
+  }
   if ([...byBatch.values()].some((r) => r.sequencesPerDecode != null)) {
     lines.push(
       `${"  sequences per decode / micro-batch runs per decode".padEnd(58)}${batches.map((b) => cell(get(b)?.sequencesPerDecode != null ? `${get(b)?.sequencesPerDecode} / ${get(b)?.microBatchRunsPerDecode}` : "-")).join("")}`,
