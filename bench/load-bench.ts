@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { Redis } from "ioredis";
+import { freePort } from "../src/redis/private-redis.ts";
 import { Accounting, type AccountingReport, dropPrefix, formatReport } from "../test/helpers/accounting.ts";
-import type { SseEvent } from "../test/helpers/webchat-client.ts";
+import { parseBlock, type SseEvent } from "../test/helpers/webchat-client.ts";
 import { percentile, round, say, table } from "./stats.ts";
 
 /**
@@ -47,17 +47,6 @@ function flag(name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
   const value = i >= 0 ? Number(args[i + 1]) : Number.NaN;
   return Number.isFinite(value) && value >= 0 ? value : fallback;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => ok(port));
-    });
-  });
 }
 
 interface Memory {
@@ -130,23 +119,6 @@ class EventStream {
       }
     })();
   }
-}
-
-function parseBlock(block: string): SseEvent | undefined {
-  let id: string | undefined;
-  let event = "message";
-  const data: string[] = [];
-  for (const line of block.split("\n")) {
-    if (line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-    if (field === "id") id = value;
-    else if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-  }
-  if (data.length === 0) return undefined;
-  return { ...(id ? { id } : {}), event, data: JSON.parse(data.join("\n")) as Record<string, unknown> };
 }
 
 interface PhaseResult {

@@ -7,7 +7,8 @@ import type { Config } from "../config.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 
-async function answers(url: string): Promise<boolean> {
+/** True when a Redis server answers PING at `url` (one try, no reconnects). */
+export async function redisAnswers(url: string): Promise<boolean> {
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -25,7 +26,8 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -49,7 +51,7 @@ export interface RedisEndpoint {
  */
 export async function ensureRedis(config: Config, logger: Logger): Promise<RedisEndpoint> {
   const none = { url: config.redis.url, stop: async () => {} };
-  if (config.redis.explicit || (await answers(config.redis.url))) return none;
+  if (config.redis.explicit || (await redisAnswers(config.redis.url))) return none;
   const found = spawnSync("redis-server", ["--version"], { stdio: "ignore" });
   if (found.error || found.status !== 0) {
     throw new GatewayError(
@@ -82,8 +84,8 @@ export async function ensureRedis(config: Config, logger: Logger): Promise<Redis
     { stdio: "ignore" },
   );
   const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !(await answers(url)); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!(await answers(url))) {
+  for (let i = 0; i < 100 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!(await redisAnswers(url))) {
     child.kill();
     throw new GatewayError(
       ErrorCode.RedisUnavailable,

@@ -72,7 +72,8 @@ export async function collectEvents(
   }
 }
 
-function parseBlock(block: string): SseEvent | undefined {
+/** Parses one SSE event block (the lines between blank lines); comments and empty data give undefined. */
+export function parseBlock(block: string): SseEvent | undefined {
   let id: string | undefined;
   let event = "message";
   const data: string[] = [];
