@@ -41,7 +41,16 @@ async function loadEngine(config: Config, logger: Logger): Promise<Engine | unde
  * gateway's /readyz shows the error) and the process stays up without taking jobs, rather than
  * crash-looping.
  */
-export async function startWorkerRuntime(config: Config, logger: Logger): Promise<WorkerRuntime> {
+export interface WorkerRuntimeOptions {
+  /** Wraps the loaded engine (tests use it to record what the model was shown). */
+  wrapEngine?: (engine: Engine) => Engine;
+}
+
+export async function startWorkerRuntime(
+  config: Config,
+  logger: Logger,
+  { wrapEngine }: WorkerRuntimeOptions = {},
+): Promise<WorkerRuntime> {
   const log = logger.child({ component: "worker" });
   const keys = keyspace(config.redis.prefix);
   const redis = createRedis(config.redis.url, log, { name: "worker" });
@@ -60,6 +69,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
   let engine: Engine | undefined;
   try {
     engine = await loadEngine(config, log);
+    if (engine && wrapEngine) engine = wrapEngine(engine);
   } catch (error) {
     status.state = "failed";
     status.error = (error as Error).message;
