@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   await optional("slack", "./slack-bench.ts", "runSlackBench");
   await optional("teams", "./teams-bench.ts", "runTeamsBench");
   await optional("widget", "./widget-bench.ts", "runWidgetBench");
+  await optional("support", "./support-bench.ts", "runSupportBench");
   await optional("load", "./load-bench.ts", "runLoadBench");
   const out: Record<string, unknown> = {};
   for (const [name, load] of Object.entries(benches)) {
