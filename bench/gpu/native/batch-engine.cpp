@@ -1,0 +1,343 @@
+// batch-engine: llama.cpp's batched decode loop as a long-running process, driven over JSON lines.
+//
+//   batch-engine --model m.gguf --sequences 32 --ctx-per-seq 2048 --ngl 99 --threads 8 [--batch 512]
+//                [--kv-unified 1]
+//
+// stdin, one JSON object per line:
+//   {"id":"a","messages":[{"role":"system","content":"..."},{"role":"user","content":"..."}],
+//    "max_tokens":128,"temperature":0.2,"seed":7,"ignore_eos":false}
+//   {"cancel":"a"}
+// The messages are rendered with the model's own chat template (llama_chat_apply_template), so callers
+// never need the template. stdout, one JSON object per line:
+//   {"ready":true,"sequences":32,"ctx_per_seq":2048}               once, after the model is loaded
+//   {"id":"a","piece":"text"}                                       per token (complete UTF-8 only)
+//   {"id":"a","done":true,"reason":"eos|max_tokens|aborted","tokens":N}
+//   {"id":"a","error":"..."}
+// Each decode step carries one token per generating sequence plus chunks of waiting prompts, in ONE
+// llama_decode on ONE context whose n_seq_max equals the sequence count (continuous batching).
+#include "llama.h"
+#include "ggml-backend.h"
+
+#include "json-lite.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Options {
+    std::string model;
+    int sequences = 4, ctx_per_seq = 2048, ngl = 99, threads = 4, batch = 512;
+    bool kv_unified = true;
+};
+
+struct Request {
+    std::string id;
+    std::vector<std::pair<std::string, std::string>> messages;
+    int max_tokens = 256;
+    float temperature = 0.0f;
+    uint32_t seed = 0;
+    bool ignore_eos = false;
+};
+
+struct Slot {
+    bool busy = false;
+    std::string id;
+    std::vector<llama_token> prompt;
+    size_t prompt_done = 0;   // prompt tokens already in the batch stream
+    int n_past = 0;           // next position
+    int generated = 0, max_tokens = 0;
+    llama_token next = -1;    // sampled token not yet decoded
+    int logits_at = -1;       // index of this slot's logits in the current batch
+    llama_sampler * sampler = nullptr;
+    std::string pending;      // bytes of an unfinished UTF-8 character
+};
+
+// Lines from stdin, filled by a reader thread so that decoding never waits on input.
+struct Inbox {
+    std::mutex m;
+    std::condition_variable cv;
+    std::deque<std::string> lines;
+    bool closed = false;
+};
+
+std::string out;  // one write per step
+
+void emit_error(const std::string & id, const std::string & msg) {
+    out += "{\"id\":" + json::quote(id) + ",\"error\":" + json::quote(msg) + "}\n";
+}
+
+void flush_out() {
+    if (out.empty()) return;
+    fwrite(out.data(), 1, out.size(), stdout);
+    fflush(stdout);
+    out.clear();
+}
+
+// Moves the complete UTF-8 characters of `pending` to the returned string; invalid bytes become U+FFFD,
+// so every line is valid JSON text even when a byte-level vocabulary splits a character over tokens.
+std::string take_utf8(std::string & pending, bool final) {
+    std::string done;
+    size_t i = 0;
+    const size_t n = pending.size();
+    while (i < n) {
+        const unsigned char c = pending[i];
+        const int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (len == 0) { done += "\xEF\xBF\xBD"; i++; continue; }
+        int have = 1;
+        while (have < len && i + have < n && (static_cast<unsigned char>(pending[i + have]) & 0xC0) == 0x80) have++;
+        if (have == len) { done.append(pending, i, len); i += len; continue; }
+        if (i + have == n && !final) break;  // may complete with the next token
+        done += "\xEF\xBF\xBD";
+        i += have;
+    }
+    pending.erase(0, i);
+    return done;
+}
+
+bool parse_request(const json::Value & v, Request & r, std::string & why) {
+    r.id = v.str("id");
+    const json::Value * msgs = v.get("messages");
+    if (!msgs || msgs->type != json::Value::Array || msgs->items.empty()) { why = "messages must be a non-empty array"; return false; }
+    for (const auto & m : msgs->items) {
+        if (m.type != json::Value::Object) { why = "each message must be an object"; return false; }
+        r.messages.emplace_back(m.str("role"), m.str("content"));
+    }
+    r.max_tokens = static_cast<int>(v.num("max_tokens", 256));
+    r.temperature = static_cast<float>(v.num("temperature", 0));
+    // Without a seed, llama.cpp picks a random one.
+    r.seed = static_cast<uint32_t>(v.num("seed", LLAMA_DEFAULT_SEED));
+    r.ignore_eos = v.boolean("ignore_eos", false);
+    if (r.max_tokens < 1) { why = "max_tokens must be at least 1"; return false; }
+    return true;
+}
+
+struct Engine {
+    Options opt;
+    llama_model * model = nullptr;
+    llama_context * ctx = nullptr;
+    const llama_vocab * vocab = nullptr;
+    std::string tmpl;
+    std::vector<llama_logit_bias> no_eog;  // -inf on every end-of-generation token, for ignore_eos
+    std::vector<Slot> slots;
+    std::deque<Request> waiting;
+
+    bool render(const Request & r, std::string & text) {
+        std::vector<llama_chat_message> chat;
+        size_t total = 0;
+        for (const auto & m : r.messages) { chat.push_back({m.first.c_str(), m.second.c_str()}); total += m.second.size(); }
+        std::vector<char> buf(2 * total + 1024);
+        int n = llama_chat_apply_template(tmpl.c_str(), chat.data(), chat.size(), true, buf.data(), buf.size());
+        if (n > static_cast<int>(buf.size())) {
+            buf.resize(n);
+            n = llama_chat_apply_template(tmpl.c_str(), chat.data(), chat.size(), true, buf.data(), buf.size());
+        }
+        if (n < 0) return false;
+        text.assign(buf.data(), n);
+        return true;
+    }
+
+    void finish(Slot & s, const char * reason) {
+        std::string rest = take_utf8(s.pending, true);
+        if (!rest.empty()) out += "{\"id\":" + json::quote(s.id) + ",\"piece\":" + json::quote(rest) + "}\n";
+        out += "{\"id\":" + json::quote(s.id) + ",\"done\":true,\"reason\":\"" + reason + "\",\"tokens\":" +
+               std::to_string(s.generated) + "}\n";
+        release(s);
+    }
+
+    void release(Slot & s) {
+        llama_memory_seq_rm(llama_get_memory(ctx), static_cast<llama_seq_id>(&s - slots.data()), -1, -1);
+        llama_sampler_free(s.sampler);
+        s = Slot();
+    }
+
+    void admit(Request & r, Slot & s) {
+        std::string text;
+        if (!render(r, text)) { emit_error(r.id, "the model's chat template is not one llama.cpp knows"); return; }
+        std::vector<llama_token> toks(text.size() + 16);
+        int n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), true, true);
+        if (n < 0) { toks.resize(-n); n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), true, true); }
+        toks.resize(n > 0 ? n : 0);
+        if (toks.empty()) { emit_error(r.id, "empty prompt"); return; }
+        if (static_cast<int>(toks.size()) >= opt.ctx_per_seq) {
+            emit_error(r.id, "prompt of " + std::to_string(toks.size()) + " tokens does not fit the " +
+                                 std::to_string(opt.ctx_per_seq) + "-token sequence");
+            return;
+        }
+        s.busy = true;
+        s.id = r.id;
+        s.prompt = std::move(toks);
+        // The answer may not run past the sequence's share of the context.
+        s.max_tokens = std::min(r.max_tokens, opt.ctx_per_seq - static_cast<int>(s.prompt.size()));
+        s.sampler = llama_sampler_chain_init(llama_sampler_chain_default_params());
+        if (r.ignore_eos) llama_sampler_chain_add(s.sampler, llama_sampler_init_logit_bias(llama_vocab_n_tokens(vocab), no_eog.size(), no_eog.data()));
+        if (r.temperature <= 0) llama_sampler_chain_add(s.sampler, llama_sampler_init_greedy());
+        else {
+            llama_sampler_chain_add(s.sampler, llama_sampler_init_temp(r.temperature));
+            llama_sampler_chain_add(s.sampler, llama_sampler_init_dist(r.seed));
+        }
+    }
+
+    void handle(const std::string & line) {
+        json::Value v;
+        if (!json::parse(line, v) || v.type != json::Value::Object) { emit_error("", "not a JSON object"); return; }
+        if (const json::Value * c = v.get("cancel")) {
+            for (auto it = waiting.begin(); it != waiting.end(); ++it)
+                if (it->id == c->s) {
+                    out += "{\"id\":" + json::quote(c->s) + ",\"done\":true,\"reason\":\"aborted\",\"tokens\":0}\n";
+                    waiting.erase(it);
+                    return;
+                }
+            for (auto & s : slots) if (s.busy && s.id == c->s) { finish(s, "aborted"); return; }
+            return;  // already finished
+        }
+        Request r;
+        std::string why;
+        if (!parse_request(v, r, why)) { emit_error(r.id, why); return; }
+        waiting.push_back(std::move(r));
+    }
+
+    // One step: decode what is ready, sample every sequence whose logits came out. False when idle.
+    bool step(llama_batch & batch) {
+        for (auto & s : slots)
+            if (!s.busy && !waiting.empty()) { Request r = std::move(waiting.front()); waiting.pop_front(); admit(r, s); }
+        batch.n_tokens = 0;
+        auto add = [&](Slot & s, llama_token t, bool logits) {
+            const int i = batch.n_tokens++;
+            batch.token[i] = t;
+            batch.pos[i] = s.n_past++;
+            batch.n_seq_id[i] = 1;
+            batch.seq_id[i][0] = static_cast<llama_seq_id>(&s - slots.data());
+            batch.logits[i] = logits;
+            if (logits) s.logits_at = i;
+        };
+        // Running generations first (one token each), then prompt chunks in the room that is left.
+        for (auto & s : slots) if (s.busy && s.next >= 0) { add(s, s.next, true); s.next = -1; }
+        for (auto & s : slots) {
+            while (s.busy && s.prompt_done < s.prompt.size() && batch.n_tokens < opt.batch) {
+                const bool last = s.prompt_done + 1 == s.prompt.size();
+                add(s, s.prompt[s.prompt_done++], last);
+            }
+        }
+        if (batch.n_tokens == 0) return false;
+        const int rc = llama_decode(ctx, batch);
+        if (rc != 0) {
+            for (auto & s : slots) if (s.busy && s.logits_at >= 0) { emit_error(s.id, "llama_decode failed: " + std::to_string(rc)); release(s); }
+            return true;
+        }
+        for (auto & s : slots) {
+            if (!s.busy || s.logits_at < 0) continue;
+            const llama_token t = llama_sampler_sample(s.sampler, ctx, s.logits_at);
+            s.logits_at = -1;
+            if (llama_vocab_is_eog(vocab, t)) { finish(s, "eos"); continue; }
+            s.generated++;
+            char buf[256];
+            const int n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, false);
+            if (n > 0) s.pending.append(buf, n);
+            const std::string piece = take_utf8(s.pending, false);
+            if (!piece.empty()) out += "{\"id\":" + json::quote(s.id) + ",\"piece\":" + json::quote(piece) + "}\n";
+            if (s.generated >= s.max_tokens) finish(s, "max_tokens");
+            else s.next = t;
+        }
+        return true;
+    }
+};
+
+bool parse_args(int argc, char ** argv, Options & o) {
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string k = argv[i], v = argv[i + 1];
+        if (k == "--model") o.model = v;
+        else if (k == "--sequences") o.sequences = std::stoi(v);
+        else if (k == "--ctx-per-seq") o.ctx_per_seq = std::stoi(v);
+        else if (k == "--ngl") o.ngl = std::stoi(v);
+        else if (k == "--threads") o.threads = std::stoi(v);
+        else if (k == "--batch") o.batch = std::stoi(v);
+        else if (k == "--kv-unified") o.kv_unified = v != "0";
+        else return false;
+    }
+    return !o.model.empty() && o.sequences > 0 && o.ctx_per_seq > 0;
+}
+
+}  // namespace
+
+int main(int argc, char ** argv) {
+    Engine e;
+    if (!parse_args(argc, argv, e.opt)) {
+        fprintf(stderr, "usage: batch-engine --model m.gguf --sequences N --ctx-per-seq T --ngl L --threads C [--batch B] [--kv-unified 1|0]\n");
+        return 2;
+    }
+    Options & o = e.opt;
+    // Room for one token per sequence in every step, however many prompt tokens share it.
+    o.batch = std::max(o.batch, o.sequences);
+    // Backends built as loadable modules (GGML_BACKEND_DL) sit next to the executable.
+    ggml_backend_load_all();
+    llama_backend_init();
+    llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = o.ngl;
+    e.model = llama_model_load_from_file(o.model.c_str(), mp);
+    if (!e.model) { printf("{\"fatal\":%s}\n", json::quote("cannot load model " + o.model).c_str()); return 1; }
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = static_cast<uint32_t>(o.ctx_per_seq) * o.sequences;
+    cp.n_seq_max = o.sequences;
+    cp.n_batch = cp.n_ubatch = o.batch;
+    cp.n_threads = cp.n_threads_batch = o.threads;
+    cp.kv_unified = o.kv_unified;
+    cp.no_perf = true;
+    e.ctx = llama_init_from_model(e.model, cp);
+    if (!e.ctx) { printf("{\"fatal\":\"cannot create a context of %u tokens\"}\n", cp.n_ctx); return 1; }
+    e.vocab = llama_model_get_vocab(e.model);
+    const char * t = llama_model_chat_template(e.model, nullptr);
+    e.tmpl = t ? t : "chatml";
+    for (llama_token tok = 0; tok < llama_vocab_n_tokens(e.vocab); tok++)
+        if (llama_vocab_is_eog(e.vocab, tok)) e.no_eog.push_back({tok, -INFINITY});
+    e.slots.resize(o.sequences);
+    llama_batch batch = llama_batch_init(o.batch, 0, 1);
+
+    Inbox inbox;
+    std::thread reader([&] {
+        std::string line;
+        while (std::getline(std::cin, line)) {
+            std::lock_guard<std::mutex> lock(inbox.m);
+            inbox.lines.push_back(std::move(line));
+            inbox.cv.notify_one();
+        }
+        std::lock_guard<std::mutex> lock(inbox.m);
+        inbox.closed = true;
+        inbox.cv.notify_one();
+    });
+    printf("{\"ready\":true,\"sequences\":%d,\"ctx_per_seq\":%d}\n", o.sequences, o.ctx_per_seq);
+    fflush(stdout);
+
+    bool busy = false;
+    for (;;) {
+        std::deque<std::string> lines;
+        {
+            std::unique_lock<std::mutex> lock(inbox.m);
+            // Block only when nothing is running; otherwise take what has arrived and keep decoding.
+            if (!busy) inbox.cv.wait(lock, [&] { return !inbox.lines.empty() || inbox.closed; });
+            lines.swap(inbox.lines);
+            if (inbox.closed && lines.empty() && !busy) break;
+        }
+        for (const auto & l : lines) if (!l.empty()) e.handle(l);
+        busy = e.step(batch);
+        flush_out();
+        if (!busy) {
+            std::lock_guard<std::mutex> lock(inbox.m);
+            if (inbox.closed && inbox.lines.empty()) break;
+        }
+    }
+    reader.join();
+    llama_batch_free(batch);
+    llama_free(e.ctx);
+    llama_model_free(e.model);
+    return 0;
+}

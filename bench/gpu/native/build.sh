@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds batch-engine (bench/gpu/native/batch-engine.cpp) against the llama.cpp source that
+# node-llama-cpp ships (node_modules/node-llama-cpp/llama/gitRelease.bundle), for the CPU or CUDA.
+#
+#   bash bench/gpu/native/build.sh            # CPU: .cache/native/batch-engine
+#   bash bench/gpu/native/build.sh cuda       # CUDA (nvcc, cmake): .cache/native-cuda/batch-engine
+#
+# Environment: LLAMA_SRC (source folder; cloned from the bundle when missing), LLAMA_BUILD (cmake build
+# folder; an existing one is reused, e.g. bench/gpu/run.sh's), NATIVE_OUT (the executable's path),
+# CUDA_ARCH (90), JOBS (nproc). The executable finds llama.cpp's shared libraries through its rpath, and
+# loadable backends (GGML_BACKEND_DL builds) next to itself, so a CUDA build writes it into LLAMA_BUILD/bin.
+# Set NATIVE_ENGINE_BIN to the printed path (with ENGINE=native) to use it.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+ROOT=$PWD
+MODE=${1:-cpu}
+SRC=${LLAMA_SRC:-$ROOT/.cache/llama.cpp}
+JOBS=${JOBS:-$(nproc)}
+if [ ! -d "$SRC" ]; then git clone -q "$ROOT/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$SRC"; fi
+case "$MODE" in
+  cpu)
+    BUILD=${LLAMA_BUILD:-$ROOT/.cache/llama-build-cpu}
+    OUTBIN=${NATIVE_OUT:-$ROOT/.cache/native/batch-engine}
+    FLAGS=(-DGGML_CUDA=OFF)
+    TARGETS=(llama ggml-cpu)
+    ;;
+  cuda)
+    BUILD=${LLAMA_BUILD:-$ROOT/.cache/llama-build-cuda}
+    OUTBIN=${NATIVE_OUT:-$BUILD/bin/batch-engine}
+    FLAGS=(-DGGML_CUDA=ON -DGGML_BACKEND_DL=ON -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}")
+    TARGETS=(llama ggml-cpu ggml-cuda)
+    ;;
+  *) echo "usage: build.sh [cpu|cuda]" >&2; exit 2 ;;
+esac
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=OFF \
+    -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF "${FLAGS[@]}" >/dev/null
+fi
+cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}" >/dev/null
+mkdir -p "$(dirname "$OUTBIN")"
+LIBDIR=$BUILD/bin
+g++ -std=c++17 -O2 -Wall -Wextra -I "$SRC/include" -I "$SRC/ggml/include" \
+  "$ROOT/bench/gpu/native/batch-engine.cpp" -o "$OUTBIN" \
+  -L "$LIBDIR" -lllama -lggml -lggml-base -pthread -Wl,-rpath,"$LIBDIR"
+echo "$OUTBIN"
