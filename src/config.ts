@@ -50,8 +50,9 @@ const envSchema = z.object({
   MAX_ANSWER_TOKENS: int(1, 32_768).default(512),
   LLM_IGNORE_EOS: bool.default(false),
   ANSWER_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
-  ENGINE: z.enum(["llama", "llama-server"]).default("llama"),
+  ENGINE: z.enum(["llama", "llama-server", "native"]).default("llama"),
   LLAMA_SERVER_BIN: optionalString,
+  NATIVE_ENGINE_BIN: optionalString,
 
   HISTORY_TURNS: int(0, 50).default(3),
   CONTEXT_TTL_SECONDS: int(60, 31_536_000).default(7 * 24 * 3600),
@@ -197,6 +198,8 @@ function shape(e: Parsed) {
       ignoreEos: e.LLM_IGNORE_EOS,
       answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
       llamaServerBin: e.LLAMA_SERVER_BIN,
+      /** The batch-engine executable for ENGINE=native (bench/gpu/native/build.sh). */
+      nativeEngineBin: e.NATIVE_ENGINE_BIN,
     },
     conversation: {
       historyTurns: e.HISTORY_TURNS,

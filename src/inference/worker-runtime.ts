@@ -20,6 +20,22 @@ export interface WorkerRuntime {
 async function loadEngine(config: Config, logger: Logger): Promise<Engine | undefined> {
   const { llm } = config;
   if (!llm.modelPath) return undefined;
+  if (llm.engine === "native") {
+    const { NativeBatchEngine } = await import("./native-batch-engine.ts");
+    return NativeBatchEngine.load(
+      {
+        binPath: llm.nativeEngineBin ?? ".cache/native/batch-engine",
+        modelPath: llm.modelPath,
+        gpu: llm.gpu,
+        threads: llm.threads,
+        contextSize: llm.contextSize,
+        sequences: llm.sequences,
+        ignoreEos: llm.ignoreEos,
+        ...(llm.batchSize ? { batchSize: llm.batchSize } : {}),
+      },
+      logger,
+    );
+  }
   const { LlamaEngine } = await import("./llama-engine.ts");
   return LlamaEngine.load(
     {
