@@ -8,6 +8,7 @@ import { startHarness } from "../../test/helpers/harness.ts";
  * stream to follow(). B conversations ask at once, for each B. One JSON line per batch size.
  *
  *   tsx bench/gpu/job-bench.ts --model m.gguf --batches 1,8,32 --tokens 128 --gpu cuda
+ *   tsx bench/gpu/job-bench.ts ... --engine native --engine-bin build/bin/batch-engine   (ENGINE=native)
  */
 const { values } = parseArgs({
   options: {
@@ -18,6 +19,9 @@ const { values } = parseArgs({
     threads: { type: "string", default: "4" },
     context: { type: "string", default: "1024" },
     temperature: { type: "string", default: "0.2" },
+    engine: { type: "string", default: "llama" },
+    "engine-bin": { type: "string" },
+    "batch-size": { type: "string" },
   },
 });
 if (!values.model) throw new Error("--model is required");
@@ -39,6 +43,9 @@ const harness = await startHarness({
     QUEUE_MAX_DEPTH: "100000",
     ANSWER_TIMEOUT_MS: "600000",
     LOG_LEVEL: "warn",
+    ENGINE: values.engine,
+    ...(values["engine-bin"] ? { NATIVE_ENGINE_BIN: values["engine-bin"] } : {}),
+    ...(values["batch-size"] ? { LLM_BATCH_SIZE: values["batch-size"] } : {}),
   },
 });
 
@@ -99,7 +106,7 @@ try {
     const lastFirst = Math.max(...outcomes.map((o) => o.firstChunkMs));
     console.log(
       JSON.stringify({
-        path: "job",
+        path: values.engine === "native" ? "job-native" : "job",
         batch: b,
         tokens,
         tokensCounted: counted,

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # npm run bench:gpu — on a machine with an NVIDIA GPU, nvcc and cmake (see docs/PERFORMANCE.md).
 #
-# 1. builds ggml-cuda and llama-batched-bench from the llama.cpp source that node-llama-cpp ships, and
-#    puts that libggml-cuda.so in place of node-llama-cpp's prebuilt one (built with a CUDA newer than
-#    some drivers accept);
+# 1. builds ggml-cuda, llama-batched-bench and batch-engine (bench/gpu/native, ENGINE=native) from the
+#    llama.cpp source that node-llama-cpp ships, and puts that libggml-cuda.so in place of
+#    node-llama-cpp's prebuilt one (built with a CUDA newer than some drivers accept);
 # 2. writes the random-weight Llama-3.2-1B-shaped model (Q8_0, 1.17 GB) with the project's generator;
 # 3. runs llama-batched-bench (the anchor), the engine directly (LlamaEngine, in several batching
-#    variants) and the real job path (BullMQ job in, Redis reply stream out), all on that model;
+#    variants) and the real job path (BullMQ job in, Redis reply stream out) with ENGINE=native and with
+#    the default engine, all on that model;
 # 4. prints one table: aggregate tokens/s, time to first token, fractions of llama-batched-bench.
 #
 # Without Node.js on the machine it uses what bench/gpu/prepare.sh packed into .device/gpu/.
 # Settings (environment): GPU_BENCH_BATCHES (1,8,16,32,64), GPU_BENCH_TOKENS (128), GPU_BENCH_PROMPT
-# (64, prompt tokens per sequence for the anchor), GPU_BENCH_VARIANTS (order:gatherMs:uvThreads ...),
-# GPU_BENCH_JOB (1: run the job path), GPU_BENCH_WORK (/tmp/gpu-bench), CUDA_ARCH (90).
+# (64, prompt tokens per sequence for the anchor), GPU_BENCH_VARIANTS (scheduler:order:gatherMs:uvThreads:
+# temperature ...; set but empty: none), GPU_BENCH_JOB (1: run the job path with the default engine),
+# GPU_BENCH_NATIVE (1: build batch-engine and run the job path with ENGINE=native), GPU_BENCH_WORK (/tmp/gpu-bench), CUDA_ARCH (90).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -22,7 +24,7 @@ RESULTS=$WORK/results
 BATCHES=${GPU_BENCH_BATCHES:-1,8,16,32,64}
 TOKENS=${GPU_BENCH_TOKENS:-128}
 PROMPT=${GPU_BENCH_PROMPT:-64}
-VARIANTS=${GPU_BENCH_VARIANTS:-session:arrival:0:4:0.2 session:sequence:0:4:0.2 lockstep:sequence:0:16:0.2 lockstep:sequence:0:16:0}
+VARIANTS=${GPU_BENCH_VARIANTS-session:arrival:0:4:0.2 session:sequence:0:4:0.2 lockstep:sequence:0:16:0.2 lockstep:sequence:0:16:0}
 THREADS=${GPU_BENCH_THREADS:-8}
 MAXB=$(echo "$BATCHES" | tr ',' '\n' | sort -n | tail -1)
 mkdir -p "$WORK/bin" "$RESULTS"
@@ -75,6 +77,13 @@ if [ ! -x "$BUILD/bin/llama-batched-bench" ]; then
     >"$RESULTS/build.log" 2>&1 || { tail -40 "$RESULTS/build.log"; exit 1; }
   log "built"
 fi
+NATIVE_BIN=$BUILD/bin/batch-engine
+if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ ! -x "$NATIVE_BIN" ]; then
+  # In the same build tree: it links the same libllama and loads the same libggml-cuda.so.
+  log "building batch-engine"
+  LLAMA_SRC=$SRC LLAMA_BUILD=$BUILD NATIVE_OUT=$NATIVE_BIN bash bench/gpu/native/build.sh cuda \
+    >"$RESULTS/native-build.log" 2>&1 || tail -30 "$RESULTS/native-build.log"
+fi
 if [ -n "$CUDA_BINS" ]; then cp "$BUILD/bin/libggml-cuda.so" "$CUDA_BINS/libggml-cuda.so"; fi
 [ -n "${MODEL_PID:-}" ] && { wait "$MODEL_PID"; cat "$RESULTS/make-model.log"; }
 
@@ -84,6 +93,26 @@ log "llama-batched-bench"
   -npp "$PROMPT" -ntg "$TOKENS" -npl "$BATCHES" -ngl 99 -t "$THREADS" --output-format jsonl \
   >"$RESULTS/anchor.jsonl" 2>"$RESULTS/anchor.log" || tail -20 "$RESULTS/anchor.log"
 grep '^{' "$RESULTS/anchor.jsonl" | head -20
+
+ensure_redis() {
+  if ! (echo PING | timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379; cat >&3; head -c 7 <&3' 2>/dev/null | grep -q PONG); then
+    if command -v redis-server >/dev/null; then redis-server --port 6379 --save '' --appendonly no --daemonize yes >/dev/null
+    elif [ -x "$PAYLOAD/redis/redis-server" ]; then
+      LD_LIBRARY_PATH=$PAYLOAD/redis "$PAYLOAD/redis/redis-server" --port 6379 --save '' --appendonly no --daemonize yes >/dev/null
+    fi
+    sleep 0.5
+  fi
+}
+
+# --- the real job path with ENGINE=native (batch-engine) --------------------------------------------
+if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ -x "$NATIVE_BIN" ]; then
+  ensure_redis
+  log "job path, ENGINE=native"
+  UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
+    --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --engine native --engine-bin "$NATIVE_BIN" \
+    >"$RESULTS/job-native.jsonl" 2>"$RESULTS/job-native.log"
+  cat "$RESULTS/job-native.jsonl"; tail -5 "$RESULTS/job-native.log"
+fi
 
 # --- the engine directly, in each batching variant ---------------------------------------------------
 for variant in $VARIANTS; do
@@ -100,15 +129,9 @@ done
 
 # --- the real job path ----------------------------------------------------------------------------------
 if [ "${GPU_BENCH_JOB:-1}" = "1" ]; then
-  if ! (echo PING | timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379; cat >&3; head -c 7 <&3' 2>/dev/null | grep -q PONG); then
-    if command -v redis-server >/dev/null; then redis-server --port 6379 --save '' --appendonly no --daemonize yes >/dev/null
-    elif [ -x "$PAYLOAD/redis/redis-server" ]; then
-      LD_LIBRARY_PATH=$PAYLOAD/redis "$PAYLOAD/redis/redis-server" --port 6379 --save '' --appendonly no --daemonize yes >/dev/null
-    fi
-    sleep 0.5
-  fi
+  ensure_redis
   log "job path"
-  UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
+  UV_THREADPOOL_SIZE=16 timeout "${GPU_BENCH_JOB_TIMEOUT:-300}" $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
     --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 \
     >"$RESULTS/job.jsonl" 2>"$RESULTS/job.log"
   cat "$RESULTS/job.jsonl"; tail -5 "$RESULTS/job.log"
