@@ -53,6 +53,7 @@ const envSchema = z.object({
   ENGINE: z.enum(["llama", "llama-server", "native"]).default("llama"),
   LLAMA_SERVER_BIN: optionalString,
   NATIVE_ENGINE_BIN: optionalString,
+  NATIVE_KV_UNIFIED: bool.default(false),
 
   HISTORY_TURNS: int(0, 50).default(3),
   CONTEXT_TTL_SECONDS: int(60, 31_536_000).default(7 * 24 * 3600),
@@ -200,6 +201,8 @@ function shape(e: Parsed) {
       llamaServerBin: e.LLAMA_SERVER_BIN,
       /** The batch-engine executable for ENGINE=native (bench/gpu/native/build.sh). */
       nativeEngineBin: e.NATIVE_ENGINE_BIN,
+      /** One KV buffer shared by all sequences (ENGINE=native); off gives each sequence its own. */
+      nativeKvUnified: e.NATIVE_KV_UNIFIED,
     },
     conversation: {
       historyTurns: e.HISTORY_TURNS,

@@ -22,6 +22,7 @@ const { values } = parseArgs({
     engine: { type: "string", default: "llama" },
     "engine-bin": { type: "string" },
     "batch-size": { type: "string" },
+    "kv-unified": { type: "boolean", default: false },
   },
 });
 if (!values.model) throw new Error("--model is required");
@@ -46,6 +47,7 @@ const harness = await startHarness({
     ENGINE: values.engine,
     ...(values["engine-bin"] ? { NATIVE_ENGINE_BIN: values["engine-bin"] } : {}),
     ...(values["batch-size"] ? { LLM_BATCH_SIZE: values["batch-size"] } : {}),
+    NATIVE_KV_UNIFIED: String(values["kv-unified"]),
   },
 });
 
@@ -106,7 +108,7 @@ try {
     const lastFirst = Math.max(...outcomes.map((o) => o.firstChunkMs));
     console.log(
       JSON.stringify({
-        path: values.engine === "native" ? "job-native" : "job",
+        path: values.engine === "native" ? `job-native${values["kv-unified"] ? "-kvu" : ""}` : "job",
         batch: b,
         tokens,
         tokensCounted: counted,

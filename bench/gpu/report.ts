@@ -46,8 +46,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
       const name =
         r.path === "job"
           ? "job path (BullMQ job → worker → Redis reply stream; default engine settings)"
-          : r.path === "job-native"
-            ? "job path, ENGINE=native (batch-engine process: llama.cpp's batched decode loop)"
+          : r.path.startsWith("job-native")
+            ? `job path, ENGINE=native (batch-engine: llama.cpp's batched decode loop; ${r.path.endsWith("-kvu") ? "unified KV" : "KV per sequence"})`
             : `${r.path}: ${r.scheduler ?? "session"} scheduler, ${r.order} order${r.gatherMs ? `, gather ${r.gatherMs} ms` : ""}`;
       if (!rows.has(name)) rows.set(name, new Map());
       rows.get(name)?.set(r.batch, r);

@@ -14,7 +14,8 @@
 # Settings (environment): GPU_BENCH_BATCHES (1,8,16,32,64), GPU_BENCH_TOKENS (128), GPU_BENCH_PROMPT
 # (64, prompt tokens per sequence for the anchor), GPU_BENCH_VARIANTS (scheduler:order:gatherMs:uvThreads:
 # temperature ...; set but empty: none), GPU_BENCH_JOB (1: run the job path with the default engine),
-# GPU_BENCH_NATIVE (1: build batch-engine and run the job path with ENGINE=native), GPU_BENCH_WORK (/tmp/gpu-bench), CUDA_ARCH (90).
+# GPU_BENCH_NATIVE (1: build batch-engine and run the job path with ENGINE=native), GPU_BENCH_NATIVE_KV
+# (0 1: NATIVE_KV_UNIFIED values to run), GPU_BENCH_WORK (/tmp/gpu-bench), CUDA_ARCH (90).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -107,11 +108,13 @@ ensure_redis() {
 # --- the real job path with ENGINE=native (batch-engine) --------------------------------------------
 if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ -x "$NATIVE_BIN" ]; then
   ensure_redis
-  log "job path, ENGINE=native"
-  UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
-    --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --engine native --engine-bin "$NATIVE_BIN" \
-    >"$RESULTS/job-native.jsonl" 2>"$RESULTS/job-native.log"
-  cat "$RESULTS/job-native.jsonl"; tail -5 "$RESULTS/job-native.log"
+  for kvu in ${GPU_BENCH_NATIVE_KV-0 1}; do
+    log "job path, ENGINE=native, NATIVE_KV_UNIFIED=$kvu"
+    UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
+      --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --engine native --engine-bin "$NATIVE_BIN" \
+      $([ "$kvu" = 1 ] && echo --kv-unified) >"$RESULTS/job-native-$kvu.jsonl" 2>"$RESULTS/job-native-$kvu.log"
+    cat "$RESULTS/job-native-$kvu.jsonl"; tail -5 "$RESULTS/job-native-$kvu.log"
+  done
 fi
 
 # --- the engine directly, in each batching variant ---------------------------------------------------

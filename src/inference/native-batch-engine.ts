@@ -23,6 +23,11 @@ export interface NativeBatchEngineOptions {
   batchSize?: number;
   /** Never sample an end-of-generation token (benchmarks and tests). @defaultValue false */
   ignoreEos?: boolean;
+  /**
+   * One KV buffer for all sequences (llama.cpp's kv_unified). Off, each sequence gets its own KV stream,
+   * so attention and its mask span only that sequence's cells. @defaultValue false
+   */
+  kvUnified?: boolean;
   /** How long the model may take to load. @defaultValue 120000 */
   loadTimeoutMs?: number;
 }
@@ -124,6 +129,7 @@ export class NativeBatchEngine implements Engine {
       ...["--model", options.modelPath, "--sequences", String(options.sequences)],
       ...["--ctx-per-seq", String(options.contextSize), "--threads", String(options.threads)],
       ...["--ngl", options.gpu === false ? "0" : "999", "--batch", String(options.batchSize ?? 512)],
+      ...["--kv-unified", options.kvUnified ? "1" : "0"],
     ];
     const child = spawn(options.binPath, args, { stdio: ["pipe", "pipe", "pipe"] });
     // llama.cpp logs to stderr; the last part explains a failed load or a crash.

@@ -31,6 +31,7 @@ async function loadEngine(config: Config, logger: Logger): Promise<Engine | unde
         contextSize: llm.contextSize,
         sequences: llm.sequences,
         ignoreEos: llm.ignoreEos,
+        kvUnified: llm.nativeKvUnified,
         ...(llm.batchSize ? { batchSize: llm.batchSize } : {}),
       },
       logger,

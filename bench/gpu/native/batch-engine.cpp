@@ -1,7 +1,7 @@
 // batch-engine: llama.cpp's batched decode loop as a long-running process, driven over JSON lines.
 //
 //   batch-engine --model m.gguf --sequences 32 --ctx-per-seq 2048 --ngl 99 --threads 8 [--batch 512]
-//                [--kv-unified 1]
+//                [--kv-unified 0|1]
 //
 // stdin, one JSON object per line:
 //   {"id":"a","messages":[{"role":"system","content":"..."},{"role":"user","content":"..."}],
@@ -15,6 +15,9 @@
 //   {"id":"a","error":"..."}
 // Each decode step carries one token per generating sequence plus chunks of waiting prompts, in ONE
 // llama_decode on ONE context whose n_seq_max equals the sequence count (continuous batching).
+// --kv-unified 1 puts all sequences in one KV buffer: every token's attention and mask then span every
+// sequence's cells, which llama.h itself warns against when sequences share no prefix; the default (0)
+// gives each sequence its own KV stream, as llama-batched-bench does.
 #include "llama.h"
 #include "ggml-backend.h"
 
@@ -37,7 +40,7 @@ namespace {
 struct Options {
     std::string model;
     int sequences = 4, ctx_per_seq = 2048, ngl = 99, threads = 4, batch = 512;
-    bool kv_unified = true;
+    bool kv_unified = false;
 };
 
 struct Request {
@@ -59,6 +62,9 @@ struct Slot {
     llama_token next = -1;    // sampled token not yet decoded
     int logits_at = -1;       // index of this slot's logits in the current batch
     llama_sampler * sampler = nullptr;
+    const float * logits = nullptr;  // this step's logits row
+    llama_token sampled = -1;
+    std::vector<llama_token_data> cur;  // candidates buffer, reused every step
     std::string pending;      // bytes of an unfinished UTF-8 character
 };
 
@@ -206,6 +212,31 @@ struct Engine {
         waiting.push_back(std::move(r));
     }
 
+    // Samples every sequence that has logits this step, on up to opt.threads threads: a full-vocabulary
+    // temperature + dist chain costs ~0.2 ms per sequence, which serially would rival the GPU's decode
+    // time at 32 sequences. Logit rows are fetched first on this thread (llama_get_logits_ith
+    // synchronises and may reorder outputs); each sequence then has its own sampler and buffer.
+    void sample_all() {
+        std::vector<Slot *> ready;
+        for (auto & s : slots)
+            if (s.busy && s.logits_at >= 0) { s.logits = llama_get_logits_ith(ctx, s.logits_at); ready.push_back(&s); }
+        const int n_vocab = llama_vocab_n_tokens(vocab);
+        auto sample = [n_vocab](Slot & s) {
+            s.cur.resize(n_vocab);
+            for (llama_token i = 0; i < n_vocab; i++) s.cur[i] = llama_token_data{i, s.logits[i], 0.0f};
+            llama_token_data_array arr = {s.cur.data(), s.cur.size(), -1, false};
+            llama_sampler_apply(s.sampler, &arr);
+            s.sampled = arr.data[arr.selected].id;
+            llama_sampler_accept(s.sampler, s.sampled);
+        };
+        const size_t n_threads = std::min<size_t>(std::max(1, opt.threads), (ready.size() + 3) / 4);
+        std::vector<std::thread> pool;
+        for (size_t t = 1; t < n_threads; t++)
+            pool.emplace_back([&, t] { for (size_t i = t; i < ready.size(); i += n_threads) sample(*ready[i]); });
+        for (size_t i = 0; i < ready.size(); i += std::max<size_t>(n_threads, 1)) sample(*ready[i]);
+        for (auto & th : pool) th.join();
+    }
+
     // One step: decode what is ready, sample every sequence whose logits came out. False when idle.
     bool step(llama_batch & batch) {
         for (auto & s : slots)
@@ -234,9 +265,10 @@ struct Engine {
             for (auto & s : slots) if (s.busy && s.logits_at >= 0) { emit_error(s.id, "llama_decode failed: " + std::to_string(rc)); release(s); }
             return true;
         }
+        sample_all();
         for (auto & s : slots) {
             if (!s.busy || s.logits_at < 0) continue;
-            const llama_token t = llama_sampler_sample(s.sampler, ctx, s.logits_at);
+            const llama_token t = s.sampled;
             s.logits_at = -1;
             if (llama_vocab_is_eog(vocab, t)) { finish(s, "eos"); continue; }
             s.generated++;
