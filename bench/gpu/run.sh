@@ -110,10 +110,12 @@ if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ -x "$NATIVE_BIN" ]; then
   ensure_redis
   for kvu in ${GPU_BENCH_NATIVE_KV-0 1}; do
     log "job path, ENGINE=native, NATIVE_KV_UNIFIED=$kvu"
-    UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
+    BATCH_ENGINE_STATS=$RESULTS/native-steps-$kvu.txt UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
       --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --engine native --engine-bin "$NATIVE_BIN" \
       $([ "$kvu" = 1 ] && echo --kv-unified) >"$RESULTS/job-native-$kvu.jsonl" 2>"$RESULTS/job-native-$kvu.log"
     cat "$RESULTS/job-native-$kvu.jsonl"; tail -5 "$RESULTS/job-native-$kvu.log"
+    # batch-engine's own timings per batch size (warm-up first): steps, tokens, ms in llama_decode / sampling / steps
+    cat "$RESULTS/native-steps-$kvu.txt" 2>/dev/null
   done
 fi
 

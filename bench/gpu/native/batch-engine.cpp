@@ -24,9 +24,11 @@
 #include "json-lite.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <iostream>
@@ -136,6 +138,8 @@ struct Engine {
     std::vector<llama_logit_bias> no_eog;  // -inf on every end-of-generation token, for ignore_eos
     std::vector<Slot> slots;
     std::deque<Request> waiting;
+    // Per busy period (idle to idle): steps, tokens decoded, ms in llama_decode, ms sampling, ms overall.
+    struct { long steps = 0, tokens = 0; double decode_ms = 0, sample_ms = 0, step_ms = 0; } stats;
 
     bool render(const Request & r, std::string & text) {
         std::vector<llama_chat_message> chat;
@@ -260,12 +264,20 @@ struct Engine {
             }
         }
         if (batch.n_tokens == 0) return false;
+        using clock = std::chrono::steady_clock;
+        const auto ms = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+        const auto t0 = clock::now();
         const int rc = llama_decode(ctx, batch);
+        const auto t1 = clock::now();
+        stats.steps++;
+        stats.tokens += batch.n_tokens;
+        stats.decode_ms += ms(t0, t1);
         if (rc != 0) {
             for (auto & s : slots) if (s.busy && s.logits_at >= 0) { emit_error(s.id, "llama_decode failed: " + std::to_string(rc)); release(s); }
             return true;
         }
         sample_all();
+        stats.sample_ms += ms(t1, clock::now());
         for (auto & s : slots) {
             if (!s.busy || s.logits_at < 0) continue;
             const llama_token t = s.sampled;
@@ -349,6 +361,8 @@ int main(int argc, char ** argv) {
     printf("{\"ready\":true,\"sequences\":%d,\"ctx_per_seq\":%d}\n", o.sequences, o.ctx_per_seq);
     fflush(stdout);
 
+    // BATCH_ENGINE_STATS=file: one JSON line of timings per busy period (benchmarks read it).
+    FILE * stats_file = getenv("BATCH_ENGINE_STATS") ? fopen(getenv("BATCH_ENGINE_STATS"), "a") : nullptr;
     bool busy = false;
     for (;;) {
         std::deque<std::string> lines;
@@ -360,8 +374,17 @@ int main(int argc, char ** argv) {
             if (inbox.closed && lines.empty() && !busy) break;
         }
         for (const auto & l : lines) if (!l.empty()) e.handle(l);
+        const auto s0 = std::chrono::steady_clock::now();
+        const bool was_busy = busy;
         busy = e.step(batch);
         flush_out();
+        if (busy) e.stats.step_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
+        if (was_busy && !busy && stats_file) {
+            fprintf(stats_file, "{\"steps\":%ld,\"tokens\":%ld,\"decode_ms\":%.1f,\"sample_ms\":%.1f,\"step_ms\":%.1f}\n",
+                    e.stats.steps, e.stats.tokens, e.stats.decode_ms, e.stats.sample_ms, e.stats.step_ms);
+            fflush(stats_file);
+            e.stats = {};
+        }
         if (!busy) {
             std::lock_guard<std::mutex> lock(inbox.m);
             if (inbox.closed && inbox.lines.empty()) break;
