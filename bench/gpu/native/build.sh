@@ -42,5 +42,5 @@ mkdir -p "$(dirname "$OUTBIN")"
 LIBDIR=$BUILD/bin
 g++ -std=c++17 -O2 -Wall -Wextra -I "$SRC/include" -I "$SRC/ggml/include" \
   "$ROOT/bench/gpu/native/batch-engine.cpp" -o "$OUTBIN" \
-  -L "$LIBDIR" -lllama -lggml -lggml-base -pthread -Wl,-rpath,"$LIBDIR"
+  -fopenmp -L "$LIBDIR" -lllama -lggml -lggml-base -pthread -Wl,-rpath,"$LIBDIR"
 echo "$OUTBIN"
