@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { Config } from "../config.ts";
 import type { Keyspace } from "../redis/redis-client.ts";
 import type { ConversationRef } from "./inbound-message.ts";
 import { type Turn, TurnSchema } from "./turn.ts";
@@ -106,4 +107,18 @@ export class RedisContextStore implements ContextStore {
   async clear(ref: ConversationRef): Promise<void> {
     await this.#redis.del(contextKey(this.#keys, ref));
   }
+}
+
+/** The context store as configured (turns kept, TTL). */
+export function contextStoreFor(
+  redis: Redis,
+  keys: Keyspace,
+  conversation: Config["conversation"],
+): RedisContextStore {
+  return new RedisContextStore({
+    redis,
+    keys,
+    maxTurns: conversation.historyTurns,
+    ttlSeconds: conversation.contextTtlSeconds,
+  });
 }

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { Config } from "../config.ts";
 import { APPEND_TURN_LUA, contextKey } from "../conversation/context-store.ts";
 import type { ConversationRef } from "../conversation/inbound-message.ts";
 import type { Turn } from "../conversation/turn.ts";
@@ -144,4 +145,15 @@ export class AnswerLedger {
     );
     return result === 1;
   }
+}
+
+/** The ledger as configured (turns kept, context TTL, dedupe window); gateways and workers share it. */
+export function ledgerFor(redis: Redis, keys: Keyspace, conversation: Config["conversation"]): AnswerLedger {
+  return new AnswerLedger({
+    redis,
+    keys,
+    maxTurns: conversation.historyTurns,
+    contextTtlSeconds: conversation.contextTtlSeconds,
+    dedupeTtlSeconds: conversation.dedupeTtlSeconds,
+  });
 }

@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Queue } from "bullmq";
 import type { Config } from "../config.ts";
-import { RedisContextStore } from "../conversation/context-store.ts";
+import { contextStoreFor } from "../conversation/context-store.ts";
 import type { Logger } from "../logger.ts";
 import { createRedis, keyspace } from "../redis/redis-client.ts";
 import { publishWorkerStatus, type WorkerStatus } from "../server/readiness.ts";
-import { AnswerLedger } from "./answer-ledger.ts";
+import { ledgerFor } from "./answer-ledger.ts";
 import type { Engine } from "./engine.ts";
 import { InferenceWorker } from "./inference-worker.ts";
 
@@ -115,19 +115,8 @@ export async function startWorkerRuntime(
     queue,
     redis,
     keys,
-    ledger: new AnswerLedger({
-      redis,
-      keys,
-      maxTurns: config.conversation.historyTurns,
-      contextTtlSeconds: config.conversation.contextTtlSeconds,
-      dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
-    }),
-    contextStore: new RedisContextStore({
-      redis,
-      keys,
-      maxTurns: config.conversation.historyTurns,
-      ttlSeconds: config.conversation.contextTtlSeconds,
-    }),
+    ledger: ledgerFor(redis, keys, config.conversation),
+    contextStore: contextStoreFor(redis, keys, config.conversation),
     ...(engine ? { engine } : {}),
     logger: log,
     maxAnswerTokens: config.llm.maxAnswerTokens,

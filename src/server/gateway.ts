@@ -6,12 +6,12 @@ import type { Redis } from "ioredis";
 import { createAdapters } from "../../adapters/registry.ts";
 import type { ChannelAdapter } from "../../adapters/types.ts";
 import type { Config } from "../config.ts";
-import { RedisContextStore } from "../conversation/context-store.ts";
+import { contextStoreFor } from "../conversation/context-store.ts";
 import { ConversationManager } from "../conversation/conversation-manager.ts";
 import { FeedbackService } from "../conversation/feedback.ts";
 import { HandoffService } from "../conversation/handoff.ts";
 import { RateLimiter } from "../conversation/rate-limiter.ts";
-import { AnswerLedger } from "../inference/answer-ledger.ts";
+import { ledgerFor } from "../inference/answer-ledger.ts";
 import { ReplyHub } from "../inference/reply-hub.ts";
 import { createSupportLoop, type SupportLoop } from "../insights/support-loop.ts";
 import { createKnowledgeBase, type KnowledgeBase } from "../knowledge/knowledge-base.ts";
@@ -67,23 +67,12 @@ export async function startGateway(
       ? { embeddingModelPath: config.knowledge.embeddingModelPath }
       : {}),
   });
-  const contextStore = new RedisContextStore({
-    redis,
-    keys,
-    maxTurns: config.conversation.historyTurns,
-    ttlSeconds: config.conversation.contextTtlSeconds,
-  });
+  const contextStore = contextStoreFor(redis, keys, config.conversation);
   const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger });
   const conversations = new ConversationManager({
     config,
     keys,
-    ledger: new AnswerLedger({
-      redis,
-      keys,
-      maxTurns: config.conversation.historyTurns,
-      contextTtlSeconds: config.conversation.contextTtlSeconds,
-      dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
-    }),
+    ledger: ledgerFor(redis, keys, config.conversation),
     contextStore,
     queue,
     hub,
