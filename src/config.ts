@@ -50,8 +50,7 @@ const envSchema = z.object({
   MAX_ANSWER_TOKENS: int(1, 32_768).default(512),
   LLM_IGNORE_EOS: bool.default(false),
   ANSWER_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
-  ENGINE: z.enum(["llama", "llama-server", "native"]).default("llama"),
-  LLAMA_SERVER_BIN: optionalString,
+  ENGINE: z.enum(["llama", "native"]).default("llama"),
   NATIVE_ENGINE_BIN: optionalString,
   NATIVE_KV_UNIFIED: bool.default(false),
 
@@ -198,7 +197,6 @@ function shape(e: Parsed) {
       /** Always generate maxAnswerTokens (benchmarks and fault tests need answers of a known length). */
       ignoreEos: e.LLM_IGNORE_EOS,
       answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
-      llamaServerBin: e.LLAMA_SERVER_BIN,
       /** The batch-engine executable for ENGINE=native (bench/gpu/native/build.sh). */
       nativeEngineBin: e.NATIVE_ENGINE_BIN,
       /** One KV buffer shared by all sequences (ENGINE=native); off gives each sequence its own. */
