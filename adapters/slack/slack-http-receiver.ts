@@ -1,5 +1,6 @@
 import type { App, Receiver, ReceiverEvent } from "@slack/bolt";
 import express, { type Express, type Request, type Response } from "express";
+import { z } from "zod";
 import { asCodedError, type CodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { verifySlackSignature } from "./slack-signature.ts";
@@ -22,6 +23,27 @@ export interface SlackHttpReceiverOptions {
 }
 
 type Body = Record<string, unknown>;
+
+/** Envelope types the adapter acts on: Events API callbacks and button clicks. */
+const HANDLED_TYPES = new Set(["event_callback", "block_actions"]);
+
+/**
+ * The least of each envelope that Bolt reads without checking (it throws a TypeError on anything
+ * less): a signed but malformed body gets a 400 instead of a 500 that Slack would retry.
+ */
+const EnvelopeSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("event_callback"),
+    team_id: z.string(),
+    event: z.object({ type: z.string() }),
+  }),
+  z.object({
+    type: z.literal("block_actions"),
+    user: z.object({ id: z.string() }),
+    team: z.object({ id: z.string() }).nullable().optional(),
+    actions: z.array(z.object({ action_id: z.string() })),
+  }),
+]);
 
 /**
  * A Bolt receiver mounted on the gateway's own HTTP server (Bolt's ExpressReceiver wants a server of its
@@ -112,6 +134,20 @@ export class SlackHttpReceiver implements Receiver {
     }
     if (body.ssl_check !== undefined) {
       res.status(200).end();
+      return;
+    }
+    if (!HANDLED_TYPES.has(String(body.type))) {
+      // Signed by Slack but nothing this bot handles (slash commands, shortcuts, views, unknown shapes):
+      // acknowledged so Slack does not retry, and kept out of Bolt, which assumes a well-formed envelope.
+      this.#logger.debug({ type: String(body.type) }, "slack request type not handled; acknowledged");
+      res.status(200).end();
+      return;
+    }
+    if (!EnvelopeSchema.safeParse(body).success) {
+      this.#fail(
+        res,
+        new GatewayError(ErrorCode.BadRequest, `Malformed Slack ${String(body.type)} payload.`),
+      );
       return;
     }
     if (!this.#accepting || this.#bolt === undefined) {
