@@ -79,6 +79,9 @@ export class ReplyWriter {
   }
 
   token(text: string): void {
+    // The final answer is trimmed; dropping the answer's leading whitespace here too keeps the streamed
+    // text a prefix of the final one.
+    if (!this.#sentAny && this.#buffer.length === 0) text = text.replace(/^\s+/, "");
     if (text.length === 0) return;
     this.#buffer += text;
     if (!this.#sentAny) {
