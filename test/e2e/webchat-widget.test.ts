@@ -120,11 +120,11 @@ describe("web chat widget on the demo page (real Chromium, gateway and worker wi
     // A reconnect after the cut resumes from an event it received (the widget keeps its position at the
     // last streamed token, not at a final event, so this is not always the very last id relayed; and
     // the widget may open its stream twice while the conversation starts).
-    const escape = (id: string) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const escapeId = (id: string) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     const resumed = requests
       .slice(1)
       .some((r) =>
-        proxy.relayedIds.some((id) => new RegExp(`\\r\\nlast-event-id: ${escape(id)}\\r\\n`, "i").test(r)),
+        proxy.relayedIds.some((id) => new RegExp(`\\r\\nlast-event-id: ${escapeId(id)}\\r\\n`, "i").test(r)),
       );
     assert.ok(resumed, `a reconnect carried a Last-Event-ID it had received (${lastRelayed})`);
     assert.equal(await page.locator(widget.answers).count(), 1);
