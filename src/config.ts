@@ -53,6 +53,7 @@ const envSchema = z.object({
   ENGINE: z.enum(["llama", "native"]).default("llama"),
   NATIVE_ENGINE_BIN: optionalString,
   NATIVE_KV_UNIFIED: bool.default(false),
+  NATIVE_PREFIX_CACHE: bool.default(true),
 
   HISTORY_TURNS: int(0, 50).default(3),
   CONTEXT_TTL_SECONDS: int(60, 31_536_000).default(7 * 24 * 3600),
@@ -201,6 +202,8 @@ function shape(e: Parsed) {
       nativeEngineBin: e.NATIVE_ENGINE_BIN,
       /** One KV buffer shared by all sequences (ENGINE=native); off gives each sequence its own. */
       nativeKvUnified: e.NATIVE_KV_UNIFIED,
+      /** Finished sequences keep their KV cells for the next prompt with the same prefix (ENGINE=native). */
+      nativePrefixCache: e.NATIVE_PREFIX_CACHE,
     },
     conversation: {
       historyTurns: e.HISTORY_TURNS,

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { FinalAnswer, ReplySink } from "../../src/conversation/conversations.ts";
 import { startHarness } from "../../test/helpers/harness.ts";
@@ -9,6 +10,12 @@ import { startHarness } from "../../test/helpers/harness.ts";
  *
  *   tsx bench/gpu/job-bench.ts --model m.gguf --batches 1,8,32 --tokens 128 --gpu cuda
  *   tsx bench/gpu/job-bench.ts ... --engine native --engine-bin build/bin/batch-engine   (ENGINE=native)
+ *
+ * --questions same: every conversation asks about one topic ("Question i: how do I reset my
+ * password?"), so prompts differ only in the question and share the rules and retrieved sources;
+ * --questions varied: conversation i asks sample question i (test/integration/knowledge/
+ * sample-questions.jsonl, 42 questions over the knowledge folder's topics), so sources differ too.
+ * --prefix-cache 0 turns ENGINE=native's prefix cache off (NATIVE_PREFIX_CACHE=false).
  */
 const { values } = parseArgs({
   options: {
@@ -23,11 +30,25 @@ const { values } = parseArgs({
     "engine-bin": { type: "string" },
     "batch-size": { type: "string" },
     "kv-unified": { type: "boolean", default: false },
+    questions: { type: "string", default: "same" },
+    "prefix-cache": { type: "string", default: "1" },
   },
 });
 if (!values.model) throw new Error("--model is required");
 const batches = values.batches.split(",").map(Number);
 const maxTokens = Number(values.tokens);
+if (values.questions !== "same" && values.questions !== "varied")
+  throw new Error("--questions is same or varied");
+const prefixCache = values["prefix-cache"] !== "0";
+const sampleQuestions = readFileSync("test/integration/knowledge/sample-questions.jsonl", "utf8")
+  .split("\n")
+  .filter((l) => l.trim())
+  .map((l) => (JSON.parse(l) as { question: string }).question);
+const question = (round: number, i: number) =>
+  values.questions === "same"
+    ? `Question ${i}: how do I reset my password?`
+    : // A different question in each position and round, as far as 42 questions go.
+      (sampleQuestions[(i + round * 11) % sampleQuestions.length] as string);
 
 const harness = await startHarness({
   adapters: [],
@@ -48,6 +69,7 @@ const harness = await startHarness({
     ...(values["engine-bin"] ? { NATIVE_ENGINE_BIN: values["engine-bin"] } : {}),
     ...(values["batch-size"] ? { LLM_BATCH_SIZE: values["batch-size"] } : {}),
     NATIVE_KV_UNIFIED: String(values["kv-unified"]),
+    NATIVE_PREFIX_CACHE: String(prefixCache),
   },
 });
 
@@ -69,7 +91,7 @@ async function ask(concurrency: number): Promise<Outcome[]> {
         tenant: "bench",
         conversationKey: `r${round}-c${i}`,
         userId: `u${i}`,
-        text: `Question ${i}: how do I reset my password?`,
+        text: question(round, i),
         platformMessageId: `r${round}-m${i}`,
         receivedAt: Date.now(),
         replyTo: {},
@@ -108,7 +130,10 @@ try {
     const lastFirst = Math.max(...outcomes.map((o) => o.firstChunkMs));
     console.log(
       JSON.stringify({
-        path: values.engine === "native" ? `job-native${values["kv-unified"] ? "-kvu" : ""}` : "job",
+        path:
+          values.engine === "native"
+            ? `job-native${values["kv-unified"] ? "-kvu" : ""}${prefixCache ? "" : "-nocache"}-${values.questions}`
+            : `job-${values.questions}`,
         batch: b,
         tokens,
         tokensCounted: counted,

@@ -43,12 +43,15 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
     if (typeof record.speed_tg === "number") anchors.set(record.pl as number, record as Anchor);
     else if (typeof record.path === "string") {
       const r = record as Ours;
-      const name =
-        r.path === "job"
-          ? "job path (BullMQ job → worker → Redis reply stream; default engine settings)"
-          : r.path.startsWith("job-native")
-            ? `job path, ENGINE=native (batch-engine: llama.cpp's batched decode loop; ${r.path.endsWith("-kvu") ? "unified KV" : "KV per sequence"})`
-            : `${r.path}: ${r.scheduler ?? "session"} scheduler, ${r.order} order${r.gatherMs ? `, gather ${r.gatherMs} ms` : ""}`;
+      const parts = r.path.split("-");
+      const questions = parts.includes("varied")
+        ? "varied questions (sources differ)"
+        : "one topic (prompts share rules and sources)";
+      const name = !r.path.startsWith("job")
+        ? `${r.path}: ${r.scheduler ?? "session"} scheduler, ${r.order} order${r.gatherMs ? `, gather ${r.gatherMs} ms` : ""}`
+        : parts[1] !== "native"
+          ? `job path (BullMQ job → worker → Redis reply stream; default engine), ${questions}`
+          : `job path, ENGINE=native (${parts.includes("kvu") ? "unified KV" : "KV per sequence"}, prefix cache ${parts.includes("nocache") ? "off" : "on"}), ${questions}`;
       if (!rows.has(name)) rows.set(name, new Map());
       rows.get(name)?.set(r.batch, r);
     }

@@ -14,8 +14,11 @@
 # Settings (environment): GPU_BENCH_BATCHES (1,8,16,32,64), GPU_BENCH_TOKENS (128), GPU_BENCH_PROMPT
 # (64, prompt tokens per sequence for the anchor), GPU_BENCH_VARIANTS (scheduler:order:gatherMs:uvThreads:
 # temperature ...; set but empty: none), GPU_BENCH_JOB (1: run the job path with the default engine),
-# GPU_BENCH_NATIVE (1: build batch-engine and run the job path with ENGINE=native), GPU_BENCH_NATIVE_KV
-# (0 1: NATIVE_KV_UNIFIED values to run), GPU_BENCH_WORK (/tmp/gpu-bench), CUDA_ARCH (90).
+# GPU_BENCH_JOB_QUESTIONS (same: job-bench's --questions for the default engine), GPU_BENCH_NATIVE (1: build
+# batch-engine and run the job path with ENGINE=native), GPU_BENCH_NATIVE_RUNS (kvUnified:prefixCache:
+# questions for each ENGINE=native run; default "0:1:same 0:0:same 0:1:varied"), GPU_BENCH_WORK
+# (/tmp/gpu-bench), CUDA_ARCH (90). A carried .device/gpu/cuda-bin.tar.xz (an earlier run's build/bin,
+# which that run leaves in $OUT when it is small enough) skips the ~4-minute CUDA build.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -64,6 +67,11 @@ fi
 # --- build ggml-cuda and llama-batched-bench -------------------------------------------------------
 SRC=$WORK/llama.cpp
 BUILD=$WORK/build
+if [ ! -x "$BUILD/bin/llama-batched-bench" ] && [ -s "$PAYLOAD/cuda-bin.tar.xz" ]; then
+  log "using the carried CUDA build"
+  mkdir -p "$BUILD" && tar -xJf "$PAYLOAD/cuda-bin.tar.xz" -C "$BUILD" && rm -f "$BUILD/bin/batch-engine"
+  PREBUILT=1
+fi
 if [ ! -x "$BUILD/bin/llama-batched-bench" ]; then
   if [ ! -d "$SRC" ]; then
     if [ -s "$PAYLOAD/llama-src.tar.xz" ]; then tar -xJf "$PAYLOAD/llama-src.tar.xz" -C "$WORK"
@@ -77,12 +85,20 @@ if [ ! -x "$BUILD/bin/llama-batched-bench" ]; then
   cmake --build "$BUILD" -j "$(nproc)" --target ggml-cuda ggml-cpu llama-batched-bench \
     >"$RESULTS/build.log" 2>&1 || { tail -40 "$RESULTS/build.log"; exit 1; }
   log "built"
+  if [ -n "${OUT:-}" ]; then
+    # For a later call: the libraries and tools of this build, if they fit what a call brings back.
+    tar -C "$BUILD" -cf - bin | xz -T0 -6 >"$WORK/cuda-bin.tar.xz"
+    size=$(stat -c %s "$WORK/cuda-bin.tar.xz")
+    log "build archive: $size bytes"
+    [ "$size" -lt $((15 * 1024 * 1024)) ] && cp "$WORK/cuda-bin.tar.xz" "$OUT/"
+  fi
 fi
 NATIVE_BIN=$BUILD/bin/batch-engine
 if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ ! -x "$NATIVE_BIN" ]; then
   # In the same build tree: it links the same libllama and loads the same libggml-cuda.so.
   log "building batch-engine"
-  LLAMA_SRC=$SRC LLAMA_BUILD=$BUILD NATIVE_OUT=$NATIVE_BIN bash bench/gpu/native/build.sh cuda \
+  if [ ! -d "$SRC" ]; then tar -xJf "$PAYLOAD/llama-src.tar.xz" -C "$WORK"; fi
+  LLAMA_PREBUILT=${PREBUILT:-} LLAMA_SRC=$SRC LLAMA_BUILD=$BUILD NATIVE_OUT=$NATIVE_BIN bash bench/gpu/native/build.sh cuda \
     >"$RESULTS/native-build.log" 2>&1 || tail -30 "$RESULTS/native-build.log"
 fi
 if [ -n "$CUDA_BINS" ]; then cp "$BUILD/bin/libggml-cuda.so" "$CUDA_BINS/libggml-cuda.so"; fi
@@ -114,14 +130,18 @@ ensure_redis() {
 # --- the real job path with ENGINE=native (batch-engine) --------------------------------------------
 if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ -x "$NATIVE_BIN" ]; then
   ensure_redis
-  for kvu in ${GPU_BENCH_NATIVE_KV-0 1}; do
-    log "job path, ENGINE=native, NATIVE_KV_UNIFIED=$kvu"
-    BATCH_ENGINE_STATS=$RESULTS/native-steps-$kvu.txt UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
+  for run in ${GPU_BENCH_NATIVE_RUNS:-0:1:same 0:0:same 0:1:varied}; do
+    IFS=: read -r kvu cache questions <<<"$run"
+    name=$kvu-$cache-$questions
+    log "job path, ENGINE=native, NATIVE_KV_UNIFIED=$kvu NATIVE_PREFIX_CACHE=$cache, questions $questions"
+    BATCH_ENGINE_STATS=$RESULTS/native-steps-$name.txt UV_THREADPOOL_SIZE=16 timeout 200 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
       --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --engine native --engine-bin "$NATIVE_BIN" \
-      $([ "$kvu" = 1 ] && echo --kv-unified) >"$RESULTS/job-native-$kvu.jsonl" 2>"$RESULTS/job-native-$kvu.log"
-    cat "$RESULTS/job-native-$kvu.jsonl"; tail -5 "$RESULTS/job-native-$kvu.log"
-    # batch-engine's own timings per batch size (warm-up first): steps, tokens, ms in llama_decode / sampling / steps
-    cat "$RESULTS/native-steps-$kvu.txt" 2>/dev/null
+      --prefix-cache "$cache" --questions "$questions" $([ "$kvu" = 1 ] && echo --kv-unified) \
+      >"$RESULTS/job-native-$name.jsonl" 2>"$RESULTS/job-native-$name.log"
+    cat "$RESULTS/job-native-$name.jsonl"; tail -5 "$RESULTS/job-native-$name.log"
+    # batch-engine's own timings per batch size (warm-up first): steps, tokens, prompt tokens (cached),
+    # ms in llama_decode / waiting for the GPU / sampling / whole steps
+    cat "$RESULTS/native-steps-$name.txt" 2>/dev/null
   done
 fi
 
@@ -143,7 +163,7 @@ if [ "${GPU_BENCH_JOB:-1}" = "1" ]; then
   ensure_redis
   log "job path"
   UV_THREADPOOL_SIZE=16 timeout "${GPU_BENCH_JOB_TIMEOUT:-300}" $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
-    --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 \
+    --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --questions "${GPU_BENCH_JOB_QUESTIONS:-same}" \
     >"$RESULTS/job.jsonl" 2>"$RESULTS/job.log"
   cat "$RESULTS/job.jsonl"; tail -5 "$RESULTS/job.log"
 fi

@@ -24,6 +24,9 @@ export interface GenerateResult {
   stopReason: StopReason;
   /** Tokens generated. */
   tokens: number;
+  /** Prompt tokens, and how many of them came from cached KV cells without decoding (engines that know). */
+  promptTokens?: number;
+  cachedPromptTokens?: number;
 }
 
 export interface GenerateOptions {

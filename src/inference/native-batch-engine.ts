@@ -28,6 +28,11 @@ export interface NativeBatchEngineOptions {
    * so attention and its mask span only that sequence's cells. @defaultValue false
    */
   kvUnified?: boolean;
+  /**
+   * A finished sequence keeps its KV cells; a new prompt starts from the longest prefix that any sequence
+   * holds (copied into a free one if need be) and decodes only the rest. @defaultValue true
+   */
+  prefixCache?: boolean;
   /** How long the model may take to load. @defaultValue 120000 */
   loadTimeoutMs?: number;
 }
@@ -41,6 +46,8 @@ interface EngineLine {
   done?: boolean;
   reason?: string;
   tokens?: number;
+  prompt_tokens?: number;
+  cached?: number;
   error?: string;
 }
 
@@ -130,6 +137,7 @@ export class NativeBatchEngine implements Engine {
       ...["--ctx-per-seq", String(options.contextSize), "--threads", String(options.threads)],
       ...["--ngl", options.gpu === false ? "0" : "999", "--batch", String(options.batchSize ?? 512)],
       ...["--kv-unified", options.kvUnified ? "1" : "0"],
+      ...["--prefix-cache", options.prefixCache === false ? "0" : "1"],
     ];
     const child = spawn(options.binPath, args, { stdio: ["pipe", "pipe", "pipe"] });
     // llama.cpp logs to stderr; the last part explains a failed load or a crash.
@@ -240,6 +248,8 @@ export class NativeBatchEngine implements Engine {
         text: pending.text,
         stopReason: stopReasons[message.reason ?? ""] ?? "eos",
         tokens: message.tokens ?? 0,
+        ...(message.prompt_tokens !== undefined ? { promptTokens: message.prompt_tokens } : {}),
+        ...(message.cached !== undefined ? { cachedPromptTokens: message.cached } : {}),
       });
     } else if (message.error !== undefined) {
       this.pending.delete(message.id);

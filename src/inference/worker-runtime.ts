@@ -32,6 +32,7 @@ async function loadEngine(config: Config, logger: Logger): Promise<Engine | unde
         sequences: llm.sequences,
         ignoreEos: llm.ignoreEos,
         kvUnified: llm.nativeKvUnified,
+        prefixCache: llm.nativePrefixCache,
         ...(llm.batchSize ? { batchSize: llm.batchSize } : {}),
       },
       logger,

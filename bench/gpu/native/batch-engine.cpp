@@ -1,7 +1,7 @@
 // batch-engine: llama.cpp's batched decode loop as a long-running process, driven over JSON lines.
 //
 //   batch-engine --model m.gguf --sequences 32 --ctx-per-seq 2048 --ngl 99 --threads 8 [--batch 512]
-//                [--kv-unified 0|1]
+//                [--kv-unified 0|1] [--prefix-cache 0|1]
 //
 // stdin, one JSON object per line:
 //   {"id":"a","messages":[{"role":"system","content":"..."},{"role":"user","content":"..."}],
@@ -11,17 +11,25 @@
 // never need the template. stdout, one JSON object per line:
 //   {"ready":true,"sequences":32,"ctx_per_seq":2048}               once, after the model is loaded
 //   {"id":"a","piece":"text"}                                       per token (complete UTF-8 only)
-//   {"id":"a","done":true,"reason":"eos|max_tokens|aborted","tokens":N}
+//   {"id":"a","done":true,"reason":"eos|max_tokens|aborted","tokens":N,"prompt_tokens":P,"cached":C}
+//                                       (C of the P prompt tokens came from the prefix cache)
 //   {"id":"a","error":"..."}
 // Each decode step carries one token per generating sequence plus chunks of waiting prompts, in ONE
 // llama_decode on ONE context whose n_seq_max equals the sequence count (continuous batching).
 // --kv-unified 1 puts all sequences in one KV buffer: every token's attention and mask then span every
 // sequence's cells, which llama.h itself warns against when sequences share no prefix; the default (0)
 // gives each sequence its own KV stream, as llama-batched-bench does.
+//
+// Prefix cache (--prefix-cache 1, the default): a finished sequence keeps its KV cells and the tokens
+// they hold. A new request takes the free sequence whose cells share the longest prefix with its prompt,
+// or copies the cells of whichever sequence (busy or free) shares a longer one, and decodes only the
+// rest. Every conversation's prompt starts with the same system rules, and questions on one topic share
+// their retrieved sources too, so most of a prompt is usually already in some sequence's cells.
 #include "llama.h"
 #include "ggml-backend.h"
 
 #include "json-lite.hpp"
+#include "row-sampler.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -33,6 +41,7 @@
 #include <deque>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +52,7 @@ struct Options {
     std::string model;
     int sequences = 4, ctx_per_seq = 2048, ngl = 99, threads = 4, batch = 512;
     bool kv_unified = false;
+    bool prefix_cache = true;
 };
 
 struct Request {
@@ -50,7 +60,7 @@ struct Request {
     std::vector<std::pair<std::string, std::string>> messages;
     int max_tokens = 256;
     float temperature = 0.0f;
-    uint32_t seed = 0;
+    uint64_t seed = 0;
     bool ignore_eos = false;
 };
 
@@ -59,17 +69,19 @@ struct Slot {
     std::string id;
     std::vector<llama_token> prompt;
     size_t prompt_done = 0;   // prompt tokens already in the batch stream
+    size_t cached_prompt = 0; // of which taken from the prefix cache
     int n_past = 0;           // next position
     int generated = 0, max_tokens = 0;
     llama_token next = -1;    // sampled token not yet decoded
     int logits_at = -1;       // index of this slot's logits in the current batch
-    llama_sampler * sampler = nullptr;
-    const float * logits = nullptr;  // this step's logits row
+    rowsample::RowSampler sampler;
+    float * logits = nullptr;  // this step's logits row
     llama_token sampled = -1;
-    std::vector<llama_token_data> cur;  // candidates buffer, reused every step
-    float temperature = 0.0f;
     bool ignore_eos = false;
     std::string pending;      // bytes of an unfinished UTF-8 character
+    // The tokens whose KV cells this sequence holds, position by position. Kept when the request ends,
+    // so that the next request with the same prompt prefix starts from them (the prefix cache).
+    std::vector<llama_token> cached;
 };
 
 // Lines from stdin, filled by a reader thread so that decoding never waits on input.
@@ -124,8 +136,8 @@ bool parse_request(const json::Value & v, Request & r, std::string & why) {
     }
     r.max_tokens = static_cast<int>(v.num("max_tokens", 256));
     r.temperature = static_cast<float>(v.num("temperature", 0));
-    // Without a seed, llama.cpp picks a random one.
-    r.seed = static_cast<uint32_t>(v.num("seed", LLAMA_DEFAULT_SEED));
+    // Without a seed, a random one.
+    r.seed = v.get("seed") ? static_cast<uint64_t>(v.num("seed", 0)) : std::random_device{}();
     r.ignore_eos = v.boolean("ignore_eos", false);
     if (r.max_tokens < 1) { why = "max_tokens must be at least 1"; return false; }
     return true;
@@ -137,11 +149,15 @@ struct Engine {
     llama_context * ctx = nullptr;
     const llama_vocab * vocab = nullptr;
     std::string tmpl;
-    std::vector<char> is_eog;  // per token: an end-of-generation token (EOS, end of turn)
     std::vector<Slot> slots;
     std::deque<Request> waiting;
-    // Per busy period (idle to idle): steps, tokens decoded, ms in llama_decode, ms sampling, ms overall.
-    struct { long steps = 0, tokens = 0; double decode_ms = 0, sync_ms = 0, sample_ms = 0, step_ms = 0; } stats;
+    std::vector<llama_token> eog_tokens;  // the vocabulary's end-of-generation tokens (EOS, end of turn)
+    // Per busy period (idle to idle): steps, tokens decoded, prompt tokens taken from the prefix cache, ms
+    // in llama_decode, ms sampling, ms overall.
+    struct {
+        long steps = 0, tokens = 0, prompt_tokens = 0, reused = 0;
+        double decode_ms = 0, sync_ms = 0, sample_ms = 0, step_ms = 0;
+    } stats;
 
     bool render(const Request & r, std::string & text) {
         std::vector<llama_chat_message> chat;
@@ -162,17 +178,67 @@ struct Engine {
         std::string rest = take_utf8(s.pending, true);
         if (!rest.empty()) out += "{\"id\":" + json::quote(s.id) + ",\"piece\":" + json::quote(rest) + "}\n";
         out += "{\"id\":" + json::quote(s.id) + ",\"done\":true,\"reason\":\"" + reason + "\",\"tokens\":" +
-               std::to_string(s.generated) + "}\n";
+               std::to_string(s.generated) + ",\"prompt_tokens\":" + std::to_string(s.prompt.size()) +
+               ",\"cached\":" + std::to_string(s.cached_prompt) + "}\n";
         release(s);
     }
 
-    void release(Slot & s) {
-        llama_memory_seq_rm(llama_get_memory(ctx), static_cast<llama_seq_id>(&s - slots.data()), -1, -1);
-        llama_sampler_free(s.sampler);
+    llama_seq_id seq_of(const Slot & s) const { return static_cast<llama_seq_id>(&s - slots.data()); }
+
+    // Ends a request. Its cells stay (they are the prefix cache) unless `forget` or the cache is off.
+    void release(Slot & s, bool forget = false) {
+        std::vector<llama_token> cached;
+        if (opt.prefix_cache && !forget) cached.swap(s.cached);
+        else llama_memory_seq_rm(llama_get_memory(ctx), seq_of(s), -1, -1);
         s = Slot();
+        s.cached.swap(cached);
     }
 
-    void admit(Request & r, Slot & s) {
+    static size_t common_prefix(const std::vector<llama_token> & a, const std::vector<llama_token> & b) {
+        const size_t n = std::min(a.size(), b.size());
+        size_t i = 0;
+        while (i < n && a[i] == b[i]) i++;
+        return i;
+    }
+
+    // The free sequence for a prompt, and how many of its tokens need no decoding: the free sequence
+    // whose own cells share the longest prefix, or, when another sequence shares a longer one by at
+    // least kMinCopy tokens, a free sequence that receives a copy of that one's cells (with a KV stream
+    // per sequence, llama.cpp copies the whole stream on the GPU at the next decode: ~64 MB for the 1B
+    // shape at 2,048 cells, tens of microseconds).
+    static constexpr size_t kMinCopy = 32;
+    Slot * place(const std::vector<llama_token> & prompt, size_t & reuse) {
+        Slot * best_free = nullptr;
+        size_t best_free_len = 0;
+        const Slot * best_any = nullptr;
+        size_t best_any_len = 0;
+        for (auto & s : slots) {
+            const size_t len = opt.prefix_cache ? common_prefix(s.cached, prompt) : 0;
+            // Among equals, a free sequence holding nothing is taken before one holding another prefix.
+            if (!s.busy && (!best_free || len > best_free_len || (len == best_free_len && s.cached.size() < best_free->cached.size()))) {
+                best_free = &s;
+                best_free_len = len;
+            }
+            if (len > best_any_len) { best_any = &s; best_any_len = len; }
+        }
+        if (!best_free) return nullptr;
+        llama_memory_t mem = llama_get_memory(ctx);
+        reuse = best_free_len;
+        if (best_any && best_any != best_free && best_any_len >= best_free_len + kMinCopy) {
+            llama_memory_seq_rm(mem, seq_of(*best_free), -1, -1);
+            llama_memory_seq_cp(mem, seq_of(*best_any), seq_of(*best_free), -1, -1);
+            best_free->cached = best_any->cached;
+            reuse = best_any_len;
+        }
+        // At least the prompt's last token is decoded again: its logits give the first answer token.
+        reuse = std::min(reuse, prompt.size() - 1);
+        llama_memory_seq_rm(mem, seq_of(*best_free), static_cast<llama_pos>(reuse), -1);
+        best_free->cached.resize(reuse);
+        return best_free;
+    }
+
+    // Tokenizes a request and starts it on a free sequence, or answers it with an error.
+    void admit(Request & r) {
         std::string text;
         if (!render(r, text)) { emit_error(r.id, "the model's chat template is not one llama.cpp knows"); return; }
         std::vector<llama_token> toks(text.size() + 16);
@@ -185,19 +251,27 @@ struct Engine {
                                  std::to_string(opt.ctx_per_seq) + "-token sequence");
             return;
         }
+        size_t reuse = 0;
+        Slot * slot = place(toks, reuse);
+        if (!slot) { emit_error(r.id, "no free sequence"); return; }  // callers never send more than --sequences
+        Slot & s = *slot;
         s.busy = true;
         s.id = r.id;
         s.prompt = std::move(toks);
+        s.prompt_done = s.cached_prompt = reuse;
+        s.n_past = static_cast<int>(reuse);
+        stats.prompt_tokens += static_cast<long>(s.prompt.size());
+        stats.reused += static_cast<long>(reuse);
         // The answer may not run past the sequence's share of the context.
         s.max_tokens = std::min(r.max_tokens, opt.ctx_per_seq - static_cast<int>(s.prompt.size()));
-        s.sampler = llama_sampler_chain_init(llama_sampler_chain_default_params());
         s.ignore_eos = r.ignore_eos;
-        s.temperature = r.temperature;
-        if (r.temperature <= 0) llama_sampler_chain_add(s.sampler, llama_sampler_init_greedy());
-        else {
-            llama_sampler_chain_add(s.sampler, llama_sampler_init_temp(r.temperature));
-            llama_sampler_chain_add(s.sampler, llama_sampler_init_dist(r.seed));
-        }
+        s.sampler.reset(r.temperature, r.seed);
+    }
+
+    int busy_count() const {
+        int n = 0;
+        for (const auto & s : slots) n += s.busy ? 1 : 0;
+        return n;
     }
 
     void handle(const std::string & line) {
@@ -220,10 +294,8 @@ struct Engine {
     }
 
     // Samples every sequence that has logits this step, on up to opt.threads OpenMP threads (a pool that
-    // persists between steps): a full-vocabulary temperature + dist chain costs ~0.2 ms per sequence,
-    // which serially would rival the GPU's decode time at 32 sequences. Logit rows are fetched first on
-    // this thread (llama_get_logits_ith waits for the GPU and may reorder outputs); each sequence then has
-    // its own sampler and buffer.
+    // persists between steps). Logit rows are fetched first on this thread (llama_get_logits_ith waits for
+    // the GPU and may reorder outputs); each sequence then has its own sampler and scratch space.
     void sample_all() {
         using clock = std::chrono::steady_clock;
         const auto t0 = clock::now();
@@ -232,35 +304,27 @@ struct Engine {
             if (s.busy && s.logits_at >= 0) { s.logits = llama_get_logits_ith(ctx, s.logits_at); ready.push_back(&s); }
         stats.sync_ms += std::chrono::duration<double, std::milli>(clock::now() - t0).count();
         const int n_vocab = llama_vocab_n_tokens(vocab);
-        // The chain sees only the tokens within 20 temperatures of the best logit (for greedy, the best):
-        // the others' probability relative to the top token is below e^-20 (~2e-9), so the draw is the
-        // same, while the chain's copy and exp passes over the whole vocabulary (~0.35 ms per sequence
-        // on the benchmark machine) shrink to a few candidates. ignore_eos drops end-of-generation tokens.
         auto sample = [this, n_vocab](Slot & s) {
-            const float * l = s.logits;
-            const bool skip_eog = s.ignore_eos;
-            float mx = -INFINITY;
-            for (llama_token i = 0; i < n_vocab; i++)
-                if (l[i] > mx && !(skip_eog && is_eog[i])) mx = l[i];
-            const float cut = mx - 20.0f * std::max(s.temperature, 0.0f);
-            s.cur.clear();
-            for (llama_token i = 0; i < n_vocab; i++)
-                if (l[i] >= cut && !(skip_eog && is_eog[i])) s.cur.push_back(llama_token_data{i, l[i], 0.0f});
-            llama_token_data_array arr = {s.cur.data(), s.cur.size(), -1, false};
-            llama_sampler_apply(s.sampler, &arr);
-            s.sampled = arr.data[arr.selected].id;
-            llama_sampler_accept(s.sampler, s.sampled);
+            // The row is this context's output buffer, rewritten by the next decode: ignore_eos can mask
+            // end-of-generation tokens in place.
+            if (s.ignore_eos) for (llama_token t : eog_tokens) s.logits[t] = -INFINITY;
+            s.sampled = s.sampler.sample(s.logits, n_vocab);
         };
         const int n = static_cast<int>(ready.size());
-        const int n_threads = std::max(1, std::min(opt.threads, (n + 3) / 4));
+        // ~20 us per 32,000-token row with AVX2: a thread per 8 rows keeps the pool's wake-up cost below
+        // the work it shares.
+        const int n_threads = std::max(1, std::min(opt.threads, (n + 7) / 8));
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
         for (int i = 0; i < n; i++) sample(*ready[i]);
     }
 
     // One step: decode what is ready, sample every sequence whose logits came out. False when idle.
     bool step(llama_batch & batch) {
-        for (auto & s : slots)
-            if (!s.busy && !waiting.empty()) { Request r = std::move(waiting.front()); waiting.pop_front(); admit(r, s); }
+        while (!waiting.empty() && busy_count() < static_cast<int>(slots.size())) {
+            Request r = std::move(waiting.front());
+            waiting.pop_front();
+            admit(r);
+        }
         batch.n_tokens = 0;
         auto add = [&](Slot & s, llama_token t, bool logits) {
             const int i = batch.n_tokens++;
@@ -270,6 +334,7 @@ struct Engine {
             batch.seq_id[i][0] = static_cast<llama_seq_id>(&s - slots.data());
             batch.logits[i] = logits;
             if (logits) s.logits_at = i;
+            s.cached.push_back(t);
         };
         // Running generations first (one token each), then prompt chunks in the room that is left.
         for (auto & s : slots) if (s.busy && s.next >= 0) { add(s, s.next, true); s.next = -1; }
@@ -289,7 +354,12 @@ struct Engine {
         stats.tokens += batch.n_tokens;
         stats.decode_ms += ms(t0, t1);
         if (rc != 0) {
-            for (auto & s : slots) if (s.busy && s.logits_at >= 0) { emit_error(s.id, "llama_decode failed: " + std::to_string(rc)); release(s); }
+            // The batch's tokens may be partly in the cells: forget every sequence that had a token in it.
+            for (auto & s : slots)
+                if (s.busy && (s.logits_at >= 0 || s.prompt_done < s.prompt.size())) {
+                    emit_error(s.id, "llama_decode failed: " + std::to_string(rc));
+                    release(s, true);
+                }
             return true;
         }
         sample_all();
@@ -322,6 +392,7 @@ bool parse_args(int argc, char ** argv, Options & o) {
         else if (k == "--threads") o.threads = std::stoi(v);
         else if (k == "--batch") o.batch = std::stoi(v);
         else if (k == "--kv-unified") o.kv_unified = v != "0";
+        else if (k == "--prefix-cache") o.prefix_cache = v != "0";
         else return false;
     }
     return !o.model.empty() && o.sequences > 0 && o.ctx_per_seq > 0;
@@ -332,7 +403,7 @@ bool parse_args(int argc, char ** argv, Options & o) {
 int main(int argc, char ** argv) {
     Engine e;
     if (!parse_args(argc, argv, e.opt)) {
-        fprintf(stderr, "usage: batch-engine --model m.gguf --sequences N --ctx-per-seq T --ngl L --threads C [--batch B] [--kv-unified 1|0]\n");
+        fprintf(stderr, "usage: batch-engine --model m.gguf --sequences N --ctx-per-seq T --ngl L --threads C [--batch B] [--kv-unified 1|0] [--prefix-cache 1|0]\n");
         return 2;
     }
     Options & o = e.opt;
@@ -358,7 +429,7 @@ int main(int argc, char ** argv) {
     const char * t = llama_model_chat_template(e.model, nullptr);
     e.tmpl = t ? t : "chatml";
     for (llama_token tok = 0; tok < llama_vocab_n_tokens(e.vocab); tok++)
-        e.is_eog.push_back(llama_vocab_is_eog(e.vocab, tok) ? 1 : 0);
+        if (llama_vocab_is_eog(e.vocab, tok)) e.eog_tokens.push_back(tok);
     e.slots.resize(o.sequences);
     llama_batch batch = llama_batch_init(o.batch, 0, 1);
 
@@ -396,8 +467,9 @@ int main(int argc, char ** argv) {
         flush_out();
         if (busy) e.stats.step_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
         if (was_busy && !busy && stats_file) {
-            fprintf(stats_file, "{\"steps\":%ld,\"tokens\":%ld,\"decode_ms\":%.1f,\"gpu_wait_ms\":%.1f,\"sample_ms\":%.1f,\"step_ms\":%.1f}\n",
-                    e.stats.steps, e.stats.tokens, e.stats.decode_ms, e.stats.sync_ms, e.stats.sample_ms - e.stats.sync_ms, e.stats.step_ms);
+            fprintf(stats_file, "{\"steps\":%ld,\"tokens\":%ld,\"prompt_tokens\":%ld,\"prompt_tokens_cached\":%ld,\"decode_ms\":%.1f,\"gpu_wait_ms\":%.1f,\"sample_ms\":%.1f,\"step_ms\":%.1f}\n",
+                    e.stats.steps, e.stats.tokens, e.stats.prompt_tokens, e.stats.reused, e.stats.decode_ms, e.stats.sync_ms,
+                    e.stats.sample_ms - e.stats.sync_ms, e.stats.step_ms);
             fflush(stats_file);
             e.stats = {};
         }

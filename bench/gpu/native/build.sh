@@ -7,7 +7,9 @@
 #
 # Environment: LLAMA_SRC (source folder; cloned from the bundle when missing), LLAMA_BUILD (cmake build
 # folder; an existing one is reused, e.g. bench/gpu/run.sh's), NATIVE_OUT (the executable's path),
-# CUDA_ARCH (90), JOBS (nproc). The executable finds llama.cpp's shared libraries through its rpath, and
+# CUDA_ARCH (90), JOBS (nproc), NATIVE_MARCH (native: the engine's own sampling loops use the vector
+# instructions of the machine that builds it, which is the one that runs it; set x86-64-v2 or similar for
+# a binary that moves). The executable finds llama.cpp's shared libraries through its rpath, and
 # loadable backends (GGML_BACKEND_DL builds) next to itself, so a CUDA build writes it into LLAMA_BUILD/bin.
 # Set NATIVE_ENGINE_BIN to the printed path (with ENGINE=native) to use it.
 set -euo pipefail
@@ -32,15 +34,17 @@ case "$MODE" in
     ;;
   *) echo "usage: build.sh [cpu|cuda]" >&2; exit 2 ;;
 esac
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+# LLAMA_PREBUILT=1: LLAMA_BUILD/bin already holds the libraries (a carried build); only link against them.
+if [ -n "${LLAMA_PREBUILT:-}" ]; then :
+elif [ ! -f "$BUILD/CMakeCache.txt" ]; then
   cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=OFF \
     -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
     -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF "${FLAGS[@]}" >/dev/null
 fi
-cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}" >/dev/null
+[ -n "${LLAMA_PREBUILT:-}" ] || cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}" >/dev/null
 mkdir -p "$(dirname "$OUTBIN")"
 LIBDIR=$BUILD/bin
-g++ -std=c++17 -O2 -Wall -Wextra -I "$SRC/include" -I "$SRC/ggml/include" \
+g++ -std=c++17 -O3 -march="${NATIVE_MARCH:-native}" -Wall -Wextra -I "$SRC/include" -I "$SRC/ggml/include" \
   "$ROOT/bench/gpu/native/batch-engine.cpp" -o "$OUTBIN" \
   -fopenmp -L "$LIBDIR" -lllama -lggml -lggml-base -pthread -Wl,-rpath,"$LIBDIR"
 echo "$OUTBIN"
