@@ -132,7 +132,7 @@ try {
       JSON.stringify({
         path:
           values.engine === "native"
-            ? `job-native${values["kv-unified"] ? "-kvu" : ""}${prefixCache ? "" : "-nocache"}-${values.questions}`
+            ? `job-native${values["kv-unified"] ? "-kvu" : ""}${prefixCache ? "" : "-nocache"}${values["batch-size"] ? `-b${values["batch-size"]}` : ""}-${values.questions}`
             : `job-${values.questions}`,
         batch: b,
         tokens,

@@ -44,6 +44,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
     else if (typeof record.path === "string") {
       const r = record as Ours;
       const parts = r.path.split("-");
+      const stepTokens = parts.find((p) => /^b\d+$/.test(p))?.slice(1);
       const questions = parts.includes("varied")
         ? "varied questions (sources differ)"
         : "one topic (prompts share rules and sources)";
@@ -51,7 +52,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
         ? `${r.path}: ${r.scheduler ?? "session"} scheduler, ${r.order} order${r.gatherMs ? `, gather ${r.gatherMs} ms` : ""}`
         : parts[1] !== "native"
           ? `job path (BullMQ job → worker → Redis reply stream; default engine), ${questions}`
-          : `job path, ENGINE=native (${parts.includes("kvu") ? "unified KV" : "KV per sequence"}, prefix cache ${parts.includes("nocache") ? "off" : "on"}), ${questions}`;
+          : `job path, ENGINE=native (${parts.includes("kvu") ? "unified KV" : "KV per sequence"}, prefix cache ${parts.includes("nocache") ? "off" : "on"}${stepTokens ? `, ${stepTokens} tokens per step` : ""}), ${questions}`;
       if (!rows.has(name)) rows.set(name, new Map());
       rows.get(name)?.set(r.batch, r);
     }

@@ -16,7 +16,7 @@
 # temperature ...; set but empty: none), GPU_BENCH_JOB (1: run the job path with the default engine),
 # GPU_BENCH_JOB_QUESTIONS (same: job-bench's --questions for the default engine), GPU_BENCH_NATIVE (1: build
 # batch-engine and run the job path with ENGINE=native), GPU_BENCH_NATIVE_RUNS (kvUnified:prefixCache:
-# questions for each ENGINE=native run; default "0:1:same 0:0:same 0:1:varied"), GPU_BENCH_WORK
+# questions[:tokensPerStep] for each ENGINE=native run; default "0:1:same 0:0:same 0:1:varied"), GPU_BENCH_WORK
 # (/tmp/gpu-bench), CUDA_ARCH (90). A carried .device/gpu/cuda-bin.tar.xz (an earlier run's build/bin,
 # which that run leaves in $OUT when it is small enough) skips the ~4-minute CUDA build.
 set -uo pipefail
@@ -32,6 +32,8 @@ VARIANTS=${GPU_BENCH_VARIANTS-session:arrival:0:4:0.2 session:sequence:0:4:0.2 l
 THREADS=${GPU_BENCH_THREADS:-8}
 MAXB=$(echo "$BATCHES" | tr ',' '\n' | sort -n | tail -1)
 mkdir -p "$WORK/bin" "$RESULTS"
+# One table per run: results of an earlier run on the same machine would mix into it.
+rm -f "$RESULTS"/*.jsonl "$RESULTS"/native-steps-*.txt
 log() { echo "[$(date -u +%T)] $*"; }
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 # NVLink multicast stays off (shared hosts).
@@ -131,12 +133,12 @@ ensure_redis() {
 if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ -x "$NATIVE_BIN" ]; then
   ensure_redis
   for run in ${GPU_BENCH_NATIVE_RUNS:-0:1:same 0:0:same 0:1:varied}; do
-    IFS=: read -r kvu cache questions <<<"$run"
-    name=$kvu-$cache-$questions
+    IFS=: read -r kvu cache questions step <<<"$run"
+    name=$kvu-$cache-$questions${step:+-$step}
     log "job path, ENGINE=native, NATIVE_KV_UNIFIED=$kvu NATIVE_PREFIX_CACHE=$cache, questions $questions"
     BATCH_ENGINE_STATS=$RESULTS/native-steps-$name.txt UV_THREADPOOL_SIZE=16 timeout 200 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
       --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --engine native --engine-bin "$NATIVE_BIN" \
-      --prefix-cache "$cache" --questions "$questions" $([ "$kvu" = 1 ] && echo --kv-unified) \
+      --prefix-cache "$cache" --questions "$questions" $([ "$kvu" = 1 ] && echo --kv-unified) ${step:+--batch-size $step} \
       >"$RESULTS/job-native-$name.jsonl" 2>"$RESULTS/job-native-$name.log"
     cat "$RESULTS/job-native-$name.jsonl"; tail -5 "$RESULTS/job-native-$name.log"
     # batch-engine's own timings per batch size (warm-up first): steps, tokens, prompt tokens (cached),
