@@ -198,7 +198,7 @@ function shape(e: Parsed) {
       /** Always generate maxAnswerTokens (benchmarks and fault tests need answers of a known length). */
       ignoreEos: e.LLM_IGNORE_EOS,
       answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
-      /** The batch-engine executable for ENGINE=native (bench/gpu/native/build.sh). */
+      /** The batch-engine executable for ENGINE=native (src/inference/native/build.sh). */
       nativeEngineBin: e.NATIVE_ENGINE_BIN,
       /** One KV buffer shared by all sequences (ENGINE=native); off gives each sequence its own. */
       nativeKvUnified: e.NATIVE_KV_UNIFIED,

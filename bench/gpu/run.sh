@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench:gpu — on a machine with an NVIDIA GPU, nvcc and cmake (see docs/PERFORMANCE.md).
 #
-# 1. builds ggml-cuda, llama-batched-bench and batch-engine (bench/gpu/native, ENGINE=native) from the
+# 1. builds ggml-cuda, llama-batched-bench and batch-engine (src/inference/native, ENGINE=native) from the
 #    llama.cpp source that node-llama-cpp ships, and puts that libggml-cuda.so in place of
 #    node-llama-cpp's prebuilt one (built with a CUDA newer than some drivers accept);
 # 2. writes the random-weight Llama-3.2-1B-shaped model (Q8_0, 1.17 GB) with the project's generator;
@@ -100,7 +100,7 @@ if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ ! -x "$NATIVE_BIN" ]; then
   # In the same build tree: it links the same libllama and loads the same libggml-cuda.so.
   log "building batch-engine"
   if [ ! -d "$SRC" ]; then tar -xJf "$PAYLOAD/llama-src.tar.xz" -C "$WORK"; fi
-  LLAMA_PREBUILT=${PREBUILT:-} LLAMA_SRC=$SRC LLAMA_BUILD=$BUILD NATIVE_OUT=$NATIVE_BIN bash bench/gpu/native/build.sh cuda \
+  LLAMA_PREBUILT=${PREBUILT:-} LLAMA_SRC=$SRC LLAMA_BUILD=$BUILD NATIVE_OUT=$NATIVE_BIN bash src/inference/native/build.sh cuda \
     >"$RESULTS/native-build.log" 2>&1 || tail -30 "$RESULTS/native-build.log"
 fi
 if [ -n "$CUDA_BINS" ]; then cp "$BUILD/bin/libggml-cuda.so" "$CUDA_BINS/libggml-cuda.so"; fi

@@ -9,7 +9,7 @@ import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReas
 
 /** Settings of the native batched engine; they come from `config.llm`. */
 export interface NativeBatchEngineOptions {
-  /** The batch-engine executable (bench/gpu/native/build.sh builds it). */
+  /** The batch-engine executable (src/inference/native/build.sh builds it). */
   binPath: string;
   modelPath: string;
   /** False keeps every layer on the CPU; otherwise all layers are offloaded when the build has a GPU. */
@@ -37,7 +37,7 @@ export interface NativeBatchEngineOptions {
   loadTimeoutMs?: number;
 }
 
-/** A line batch-engine writes to stdout (see bench/gpu/native/batch-engine.cpp). */
+/** A line batch-engine writes to stdout (see src/inference/native/batch-engine.cpp). */
 interface EngineLine {
   ready?: boolean;
   fatal?: string;
@@ -118,7 +118,7 @@ export class NativeBatchEngine implements Engine {
     } catch (error) {
       throw loadError(
         options.binPath,
-        "no executable there: build it with `bash bench/gpu/native/build.sh` (or `... build.sh cuda`) and set NATIVE_ENGINE_BIN",
+        "no executable there: build it with `bash src/inference/native/build.sh` (or `... build.sh cuda`) and set NATIVE_ENGINE_BIN",
         error,
       );
     }

@@ -14,7 +14,7 @@ import { type Harness, startHarness } from "../../helpers/harness.ts";
 const binary = process.env.NATIVE_ENGINE_BIN ?? resolve(".cache/native/batch-engine");
 const skip = existsSync(binary)
   ? false
-  : `no batch-engine at ${binary}: build it with \`bash bench/gpu/native/build.sh\` (or set NATIVE_ENGINE_BIN)`;
+  : `no batch-engine at ${binary}: build it with \`bash src/inference/native/build.sh\` (or set NATIVE_ENGINE_BIN)`;
 const logger = createLogger({ level: "silent" });
 
 describe("native engine: start-up errors", () => {

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 
-// The native engine's sampler (bench/gpu/native/row-sampler.hpp), compiled as the engine compiles it.
-const dir = resolve("bench/gpu/native");
+// The native engine's sampler (src/inference/native/row-sampler.hpp), compiled as the engine compiles it.
+const dir = resolve("src/inference/native");
 interface Check {
   exp_max_rel_err: number;
   temperature: number;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds batch-engine (bench/gpu/native/batch-engine.cpp) against the llama.cpp source that
+# Builds batch-engine (src/inference/native/batch-engine.cpp) against the llama.cpp source that
 # node-llama-cpp ships (node_modules/node-llama-cpp/llama/gitRelease.bundle), for the CPU or CUDA.
 #
-#   bash bench/gpu/native/build.sh            # CPU: .cache/native/batch-engine
-#   bash bench/gpu/native/build.sh cuda       # CUDA (nvcc, cmake): .cache/native-cuda/batch-engine
+#   bash src/inference/native/build.sh            # CPU: .cache/native/batch-engine
+#   bash src/inference/native/build.sh cuda       # CUDA (nvcc, cmake): .cache/native-cuda/batch-engine
 #
 # Environment: LLAMA_SRC (source folder; cloned from the bundle when missing), LLAMA_BUILD (cmake build
 # folder; an existing one is reused, e.g. bench/gpu/run.sh's), NATIVE_OUT (the executable's path),
@@ -45,6 +45,6 @@ fi
 mkdir -p "$(dirname "$OUTBIN")"
 LIBDIR=$BUILD/bin
 g++ -std=c++17 -O3 -march="${NATIVE_MARCH:-native}" -Wall -Wextra -I "$SRC/include" -I "$SRC/ggml/include" \
-  "$ROOT/bench/gpu/native/batch-engine.cpp" -o "$OUTBIN" \
+  "$ROOT/src/inference/native/batch-engine.cpp" -o "$OUTBIN" \
   -fopenmp -L "$LIBDIR" -lllama -lggml -lggml-base -pthread -Wl,-rpath,"$LIBDIR"
 echo "$OUTBIN"
