@@ -200,6 +200,16 @@ export class InferenceWorker {
           return { kind: String(reason) };
         }
         [text, kind, tokens] = [result.text.trim(), "answer", result.tokens];
+        // How much of the prompt the engine took from its prefix cache (ENGINE=native says so).
+        this.#log.debug(
+          {
+            jobId: job.id,
+            tokens,
+            promptTokens: result.promptTokens,
+            cachedPromptTokens: result.cachedPromptTokens,
+          },
+          "answer generated",
+        );
         citations = citationsUsed(text, data.snippets);
       }
       await writer.flush();

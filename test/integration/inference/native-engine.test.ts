@@ -125,65 +125,70 @@ describe("native engine: generations batched in one process", { skip }, () => {
   });
 });
 
-describe("native engine: prefix cache", { skip }, () => {
-  // Two processes on the same model: one keeps finished sequences' cells (the default), one does not.
-  let cached: NativeBatchEngine;
-  let cold: NativeBatchEngine;
-  before(async () => {
-    const options = {
-      binPath: binary,
-      modelPath: await ensureTinyModel(),
-      gpu: false as const,
-      threads: 1,
-      contextSize: 512,
-      sequences: 3,
-    };
-    [cached, cold] = await Promise.all([
-      NativeBatchEngine.load(options, logger),
-      NativeBatchEngine.load({ ...options, prefixCache: false }, logger),
-    ]);
-  });
-  after(async () => {
-    await Promise.all([cached.close(), cold.close()]);
-  });
+for (const kvUnified of [false, true])
+  describe(`native engine: prefix cache, ${kvUnified ? "one KV buffer" : "a KV stream per sequence"}`, {
+    skip,
+  }, () => {
+    // Two processes on the same model: one keeps finished sequences' cells (the default), one does not.
+    // With a stream per sequence a copied prefix is a copy of the stream; with one buffer, shared cells.
+    let cached: NativeBatchEngine;
+    let cold: NativeBatchEngine;
+    before(async () => {
+      const options = {
+        binPath: binary,
+        modelPath: await ensureTinyModel(),
+        gpu: false as const,
+        threads: 1,
+        contextSize: 512,
+        sequences: 3,
+        kvUnified,
+      };
+      [cached, cold] = await Promise.all([
+        NativeBatchEngine.load(options, logger),
+        NativeBatchEngine.load({ ...options, prefixCache: false }, logger),
+      ]);
+    });
+    after(async () => {
+      await Promise.all([cached.close(), cold.close()]);
+    });
 
-  const rules = "You are a support assistant. Answer only from the sources below. ".repeat(3);
-  const ask = (engine: NativeBatchEngine, question: string, seed = 5) =>
-    engine.generate(
-      { system: rules, history: [], prompt: question, maxTokens: 12, temperature: 0.8, seed },
-      { signal: new AbortController().signal, onText: () => undefined },
-    );
+    const rules = "You are a support assistant. Answer only from the sources below. ".repeat(3);
+    const ask = (engine: NativeBatchEngine, question: string, seed = 5) =>
+      engine.generate(
+        { system: rules, history: [], prompt: question, maxTokens: 12, temperature: 0.8, seed },
+        { signal: new AbortController().signal, onText: () => undefined },
+      );
 
-  it("decodes only what a finished sequence does not already hold, with the text a cold start gives", async () => {
-    const reference = await ask(cold, "How do I reset my password?");
-    assert.equal(reference.cachedPromptTokens, 0);
-    const first = await ask(cached, "How do I reset my password?");
-    const again = await ask(cached, "How do I reset my password?");
-    assert.equal(first.text, reference.text);
-    assert.equal(again.text, reference.text);
-    // All but the last prompt token (whose logits give the first answer token) come from the cache.
-    assert.ok(again.promptTokens && again.promptTokens > 100);
-    assert.equal(again.cachedPromptTokens, (again.promptTokens ?? 0) - 1);
-    // Another question shares the rules: only its own tail is decoded.
-    const other = await ask(cached, "Where is my invoice?", 9);
-    const otherCold = await ask(cold, "Where is my invoice?", 9);
-    assert.equal(other.text, otherCold.text);
-    assert.ok((other.cachedPromptTokens ?? 0) > rules.length / 2);
-    assert.ok((other.cachedPromptTokens ?? 0) < (other.promptTokens ?? 0) - 5);
-  });
+    it("decodes only what a finished sequence does not already hold, with the text a cold start gives", async () => {
+      const reference = await ask(cold, "How do I reset my password?");
+      assert.equal(reference.cachedPromptTokens, 0);
+      const first = await ask(cached, "How do I reset my password?");
+      const again = await ask(cached, "How do I reset my password?");
+      assert.equal(first.text, reference.text);
+      assert.equal(again.text, reference.text);
+      // All but the last prompt token (whose logits give the first answer token) come from the cache.
+      assert.ok(again.promptTokens && again.promptTokens > 100);
+      assert.equal(again.cachedPromptTokens, (again.promptTokens ?? 0) - 1);
+      // Another question shares the rules: only its own tail is decoded.
+      const other = await ask(cached, "Where is my invoice?", 9);
+      const otherCold = await ask(cold, "Where is my invoice?", 9);
+      assert.equal(other.text, otherCold.text);
+      assert.ok((other.cachedPromptTokens ?? 0) > rules.length / 2);
+      assert.ok((other.cachedPromptTokens ?? 0) < (other.promptTokens ?? 0) - 5);
+    });
 
-  it("copies a prefix into free sequences when several ask at once, without changing any answer", async () => {
-    const question = "Can I change the email address on my account?";
-    const reference = await ask(cold, question, 13);
-    await ask(cached, question, 13); // one sequence now holds the whole prompt
-    // Three at once on three sequences: one reuses its own cells, the other two receive a copy.
-    const runs = await Promise.all([13, 13, 13].map((seed) => ask(cached, question, seed)));
-    for (const r of runs) {
-      assert.equal(r.text, reference.text);
-      assert.equal(r.cachedPromptTokens, (r.promptTokens ?? 0) - 1);
-    }
+    it("copies a prefix into free sequences when several ask at once, without changing any answer", async () => {
+      const question = "Can I change the email address on my account?";
+      const reference = await ask(cold, question, 13);
+      await ask(cached, question, 13); // one sequence now holds the whole prompt
+      // Three at once on three sequences: one reuses its own cells, the other two receive a copy.
+      const runs = await Promise.all([13, 13, 13].map((seed) => ask(cached, question, seed)));
+      for (const r of runs) {
+        assert.equal(r.text, reference.text);
+        assert.equal(r.cachedPromptTokens, (r.promptTokens ?? 0) - 1);
+      }
+    });
   });
-});
 
 describe("native engine on the real job path (BullMQ job in, Redis reply stream out)", { skip }, () => {
   let h: Harness;
