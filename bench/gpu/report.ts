@@ -34,6 +34,22 @@ interface Ours {
 
 const dir = process.argv[2];
 if (!dir) throw new Error("usage: report.ts <results-folder>");
+interface Sustained {
+  path: string;
+  rate: number;
+  seconds: number;
+  sequences: number;
+  messages: number;
+  answersPerS: number;
+  tokPerS: number;
+  maxInFlight: number;
+  ttftP50Ms: number;
+  ttftP95Ms: number;
+  ttftP99Ms: number;
+  answerP50Ms: number;
+  answerP99Ms: number;
+}
+const sustained: Sustained[] = [];
 const anchors = new Map<number, Anchor>();
 const rows = new Map<string, Map<number, Ours>>();
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
@@ -41,6 +57,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
     if (!line.startsWith("{")) continue;
     const record = JSON.parse(line) as Partial<Anchor & Ours>;
     if (typeof record.speed_tg === "number") anchors.set(record.pl as number, record as Anchor);
+    else if (typeof (record as Partial<Sustained>).rate === "number")
+      sustained.push(record as unknown as Sustained);
     else if (typeof record.path === "string") {
       const r = record as Ours;
       const parts = r.path.split("-");
@@ -96,6 +114,28 @@ for (const [name, byBatch] of rows) {
   if ([...byBatch.values()].some((r) => r.sequencesPerDecode != null)) {
     lines.push(
       `${"  sequences per decode / micro-batch runs per decode".padEnd(58)}${batches.map((b) => cell(get(b)?.sequencesPerDecode != null ? `${get(b)?.sequencesPerDecode} / ${get(b)?.microBatchRunsPerDecode}` : "-")).join("")}`,
+    );
+  }
+}
+if (sustained.length > 0) {
+  lines.push("sustained arrivals (exponential gaps; times from each message's own submit)");
+  const heads = [
+    "rate/s",
+    "seconds",
+    "seqs",
+    "answers/s",
+    "tok/s",
+    "max in flight",
+    "TTFT p50/p95/p99 ms",
+    "answer p50/p99 ms",
+  ];
+  const row = (values: (string | number)[]) =>
+    values.map((v, i) => String(v).padStart(Math.max(10, (heads[i]?.length ?? 0) + 2))).join("");
+  lines.push(`  ${"path".padEnd(28)}${row(heads)}`);
+  for (const r of sustained) {
+    const ttft = `${r.ttftP50Ms}/${r.ttftP95Ms}/${r.ttftP99Ms}`;
+    lines.push(
+      `  ${r.path.padEnd(28)}${row([r.rate, r.seconds, r.sequences, r.answersPerS, r.tokPerS, r.maxInFlight, ttft, `${r.answerP50Ms}/${r.answerP99Ms}`])}`,
     );
   }
 }

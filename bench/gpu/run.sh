@@ -17,7 +17,8 @@
 # GPU_BENCH_JOB_QUESTIONS (same: job-bench's --questions for the default engine), GPU_BENCH_NATIVE (1: build
 # batch-engine and run the job path with ENGINE=native), GPU_BENCH_NATIVE_RUNS (kvUnified:prefixCache:
 # questions[:tokensPerStep] for each ENGINE=native run; default "0:1:same 0:0:same 0:1:varied"), GPU_BENCH_WORK
-# (/tmp/gpu-bench), CUDA_ARCH (90). A carried .device/gpu/cuda-bin.tar.xz (an earlier run's build/bin,
+# (/tmp/gpu-bench), CUDA_ARCH (90), GPU_BENCH_SUSTAIN (questions:rates:seconds:sequences, e.g.
+# "varied:20,40,60:20:64": sustained arrivals through the job path with ENGINE=native; empty: none). A carried .device/gpu/cuda-bin.tar.xz (an earlier run's build/bin,
 # which that run leaves in $OUT when it is small enough) skips the ~4-minute CUDA build.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -144,6 +145,19 @@ if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ -x "$NATIVE_BIN" ]; then
     # batch-engine's own timings per batch size (warm-up first): steps, tokens, prompt tokens (cached),
     # ms in llama_decode / waiting for the GPU / sampling / whole steps
     cat "$RESULTS/native-steps-$name.txt" 2>/dev/null
+  done
+fi
+
+# --- sustained arrivals through the job path (ENGINE=native) --------------------------------------------
+if [ -n "${GPU_BENCH_SUSTAIN:-}" ] && [ -x "$NATIVE_BIN" ]; then
+  ensure_redis
+  for spec in $GPU_BENCH_SUSTAIN; do
+    IFS=: read -r questions rates seconds seqs <<<"$spec"
+    log "sustained arrivals, ENGINE=native, questions $questions, rates $rates/s, ${seconds}s each, $seqs sequences"
+    UV_THREADPOOL_SIZE=16 timeout 300 $(js job-bench) --model "$MODEL" --batches "" --rates "$rates" --seconds "$seconds" \
+      --sequences "$seqs" --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --engine native \
+      --engine-bin "$NATIVE_BIN" --questions "$questions" >"$RESULTS/sustain-$questions.jsonl" 2>"$RESULTS/sustain-$questions.log"
+    cat "$RESULTS/sustain-$questions.jsonl"; tail -5 "$RESULTS/sustain-$questions.log"
   done
 fi
 
