@@ -39,6 +39,7 @@ const { values } = parseArgs({
     rates: { type: "string", default: "" },
     seconds: { type: "string", default: "20" },
     sequences: { type: "string" },
+    label: { type: "string" },
   },
 });
 if (!values.model) throw new Error("--model is required");
@@ -177,6 +178,7 @@ try {
     console.log(
       JSON.stringify({
         path,
+        ...(values.label ? { label: values.label } : {}),
         batch: b,
         tokens,
         tokensCounted: counted,

@@ -18,6 +18,8 @@ interface Anchor {
 }
 interface Ours {
   path: string;
+  /** What else set this run apart (job-bench --label). */
+  label?: string;
   order?: string;
   gatherMs?: number;
   scheduler?: string;
@@ -71,8 +73,9 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl"))) {
         : parts[1] !== "native"
           ? `job path (BullMQ job → worker → Redis reply stream; default engine), ${questions}`
           : `job path, ENGINE=native (${parts.includes("kvu") ? "unified KV" : "KV per sequence"}, prefix cache ${parts.includes("nocache") ? "off" : "on"}${stepTokens ? `, ${stepTokens} tokens per step` : ""}), ${questions}`;
-      if (!rows.has(name)) rows.set(name, new Map());
-      rows.get(name)?.set(r.batch, r);
+      const labelled = r.label ? `${name} [${r.label}]` : name;
+      if (!rows.has(labelled)) rows.set(labelled, new Map());
+      rows.get(labelled)?.set(r.batch, r);
     }
   }
 }

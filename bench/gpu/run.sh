@@ -16,7 +16,8 @@
 # temperature ...; set but empty: none), GPU_BENCH_JOB (1: run the job path with the default engine),
 # GPU_BENCH_JOB_QUESTIONS (same: job-bench's --questions for the default engine), GPU_BENCH_NATIVE (1: build
 # batch-engine and run the job path with ENGINE=native), GPU_BENCH_NATIVE_RUNS (kvUnified:prefixCache:
-# questions[:tokensPerStep] for each ENGINE=native run; default "0:1:same 0:0:same 0:1:varied"), GPU_BENCH_WORK
+# questions[:tokensPerStep[:VAR=value,...]] for each ENGINE=native run, the last field environment for
+# that run; default "0:1:same 0:0:same 0:1:varied"), GPU_BENCH_WORK
 # (/tmp/gpu-bench), CUDA_ARCH (90), GPU_BENCH_SUSTAIN (questions:rates:seconds:sequences, e.g.
 # "varied:20,40,60:20:64": sustained arrivals through the job path with ENGINE=native; empty: none). A carried .device/gpu/cuda-bin.tar.xz (an earlier run's build/bin,
 # which that run leaves in $OUT when it is small enough) skips the ~4-minute CUDA build.
@@ -134,12 +135,12 @@ ensure_redis() {
 if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ -x "$NATIVE_BIN" ]; then
   ensure_redis
   for run in ${GPU_BENCH_NATIVE_RUNS:-0:1:same 0:0:same 0:1:varied}; do
-    IFS=: read -r kvu cache questions step <<<"$run"
-    name=$kvu-$cache-$questions${step:+-$step}
+    IFS=: read -r kvu cache questions step vars <<<"$run"
+    name=$kvu-$cache-$questions${step:+-$step}${vars:+-$(echo "$vars" | tr -c 'A-Za-z0-9\n' '_')}
     log "job path, ENGINE=native, NATIVE_KV_UNIFIED=$kvu NATIVE_PREFIX_CACHE=$cache, questions $questions"
-    BATCH_ENGINE_STATS=$RESULTS/native-steps-$name.txt UV_THREADPOOL_SIZE=16 timeout 200 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
+    env ${vars//,/ } BATCH_ENGINE_STATS=$RESULTS/native-steps-$name.txt UV_THREADPOOL_SIZE=16 timeout 200 $(js job-bench) --model "$MODEL" --batches "$BATCHES" \
       --tokens "$TOKENS" --gpu cuda --threads "$THREADS" --context 2048 --engine native --engine-bin "$NATIVE_BIN" \
-      --prefix-cache "$cache" --questions "$questions" $([ "$kvu" = 1 ] && echo --kv-unified) ${step:+--batch-size $step} \
+      --prefix-cache "$cache" --questions "$questions" $([ "$kvu" = 1 ] && echo --kv-unified) ${step:+--batch-size $step} ${vars:+--label "$vars"} \
       >"$RESULTS/job-native-$name.jsonl" 2>"$RESULTS/job-native-$name.log"
     cat "$RESULTS/job-native-$name.jsonl"; tail -5 "$RESULTS/job-native-$name.log"
     # batch-engine's own timings per batch size (warm-up first): steps, tokens, prompt tokens (cached),
