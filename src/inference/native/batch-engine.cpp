@@ -152,6 +152,9 @@ struct Engine {
     std::vector<Slot> slots;
     std::deque<Request> waiting;
     int rows_per_thread = 8;
+    // Write the previous step's pieces after launching the next decode (overlapping the GPU) rather than
+    // before it; the CPU backend computes inside llama_decode, so there it is always before.
+    bool flush_after_launch = false;
     std::vector<llama_token> eog_tokens;  // the vocabulary's end-of-generation tokens (EOS, end of turn)
     // Per busy period (idle to idle): steps, tokens decoded, prompt tokens taken from the prefix cache, ms
     // in llama_decode, ms sampling, ms overall.
@@ -348,13 +351,12 @@ struct Engine {
         if (batch.n_tokens == 0) return false;
         using clock = std::chrono::steady_clock;
         const auto ms = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-        // On the CPU llama_decode computes before it returns: write the previous step's pieces first.
-        if (opt.ngl == 0) flush_out();
+        // The previous step's pieces go out before this decode (BATCH_ENGINE_FLUSH=after: once it is
+        // launched, which overlaps the GPU but waits for llama_decode to return).
+        if (!flush_after_launch) flush_out();
         const auto t0 = clock::now();
         const int rc = llama_decode(ctx, batch);
         const auto t1 = clock::now();
-        // With layers on a GPU, llama_decode returns once the GPU has the work: the previous step's pieces
-        // are written while it runs, not while it waits for the next batch.
         flush_out();
         const auto t2 = clock::now();
         stats.steps++;
@@ -439,6 +441,7 @@ int main(int argc, char ** argv) {
         if (llama_vocab_is_eog(e.vocab, tok)) e.eog_tokens.push_back(tok);
     e.slots.resize(o.sequences);
     if (const char * rows = getenv("BATCH_ENGINE_ROWS_PER_THREAD")) e.rows_per_thread = std::max(1, atoi(rows));
+    if (const char * f = getenv("BATCH_ENGINE_FLUSH")) e.flush_after_launch = o.ngl > 0 && std::string(f) == "after";
     llama_batch batch = llama_batch_init(o.batch, 0, 1);
 
     Inbox inbox;
