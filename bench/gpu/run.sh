@@ -5,9 +5,9 @@
 #    llama.cpp source that node-llama-cpp ships, and puts that libggml-cuda.so in place of
 #    node-llama-cpp's prebuilt one (built with a CUDA newer than some drivers accept);
 # 2. writes the random-weight Llama-3.2-1B-shaped model (Q8_0, 1.17 GB) with the project's generator;
-# 3. runs llama-batched-bench (the anchor), the engine directly (LlamaEngine, in several batching
-#    variants) and the real job path (BullMQ job in, Redis reply stream out) with ENGINE=native and with
-#    the default engine, all on that model;
+# 3. runs llama-batched-bench (the anchor), the real job path (BullMQ job in, Redis reply stream out)
+#    with ENGINE=native in several configurations and with the default engine, optionally sustained
+#    arrivals, and the node-llama-cpp engine directly in its batching variants, all on that model;
 # 4. prints one table: aggregate tokens/s, time to first token, fractions of llama-batched-bench.
 #
 # Without Node.js on the machine it uses what bench/gpu/prepare.sh packed into .device/gpu/.
@@ -17,10 +17,9 @@
 # GPU_BENCH_JOB_QUESTIONS (same: job-bench's --questions for the default engine), GPU_BENCH_NATIVE (1: build
 # batch-engine and run the job path with ENGINE=native), GPU_BENCH_NATIVE_RUNS (kvUnified:prefixCache:
 # questions[:tokensPerStep[:VAR=value,...]] for each ENGINE=native run, the last field environment for
-# that run; default "0:1:same 0:0:same 0:1:varied"), GPU_BENCH_WORK
-# (/tmp/gpu-bench), CUDA_ARCH (90), GPU_BENCH_SUSTAIN (questions:rates:seconds:sequences, e.g.
-# "varied:20,40,60:20:64": sustained arrivals through the job path with ENGINE=native; empty: none). A carried .device/gpu/cuda-bin.tar.xz (an earlier run's build/bin,
-# which that run leaves in $OUT when it is small enough) skips the ~4-minute CUDA build.
+# that run; default "0:1:same 0:0:same 0:1:varied"), GPU_BENCH_SUSTAIN (questions:rates:seconds:sequences,
+# e.g. "varied:20,40,60:20:64": sustained arrivals through the job path with ENGINE=native; empty: none),
+# GPU_BENCH_WORK (/tmp/gpu-bench), CUDA_ARCH (90).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -30,7 +29,7 @@ RESULTS=$WORK/results
 BATCHES=${GPU_BENCH_BATCHES:-1,8,16,32,64}
 TOKENS=${GPU_BENCH_TOKENS:-128}
 PROMPT=${GPU_BENCH_PROMPT:-64}
-VARIANTS=${GPU_BENCH_VARIANTS-session:arrival:0:4:0.2 session:sequence:0:4:0.2 lockstep:sequence:0:16:0.2 lockstep:sequence:0:16:0}
+VARIANTS=${GPU_BENCH_VARIANTS-session:arrival:0:4:0.2 lockstep:sequence:0:16:0.2}
 THREADS=${GPU_BENCH_THREADS:-8}
 MAXB=$(echo "$BATCHES" | tr ',' '\n' | sort -n | tail -1)
 mkdir -p "$WORK/bin" "$RESULTS"
@@ -71,11 +70,6 @@ fi
 # --- build ggml-cuda and llama-batched-bench -------------------------------------------------------
 SRC=$WORK/llama.cpp
 BUILD=$WORK/build
-if [ ! -x "$BUILD/bin/llama-batched-bench" ] && [ -s "$PAYLOAD/cuda-bin.tar.xz" ]; then
-  log "using the carried CUDA build"
-  mkdir -p "$BUILD" && tar -xJf "$PAYLOAD/cuda-bin.tar.xz" -C "$BUILD" && rm -f "$BUILD/bin/batch-engine"
-  PREBUILT=1
-fi
 if [ ! -x "$BUILD/bin/llama-batched-bench" ]; then
   if [ ! -d "$SRC" ]; then
     if [ -s "$PAYLOAD/llama-src.tar.xz" ]; then tar -xJf "$PAYLOAD/llama-src.tar.xz" -C "$WORK"
@@ -89,20 +83,13 @@ if [ ! -x "$BUILD/bin/llama-batched-bench" ]; then
   cmake --build "$BUILD" -j "$(nproc)" --target ggml-cuda ggml-cpu llama-batched-bench \
     >"$RESULTS/build.log" 2>&1 || { tail -40 "$RESULTS/build.log"; exit 1; }
   log "built"
-  if [ -n "${OUT:-}" ]; then
-    # For a later call: the libraries and tools of this build, if they fit what a call brings back.
-    tar -C "$BUILD" -cf - bin | xz -T0 -6 >"$WORK/cuda-bin.tar.xz"
-    size=$(stat -c %s "$WORK/cuda-bin.tar.xz")
-    log "build archive: $size bytes"
-    [ "$size" -lt $((15 * 1024 * 1024)) ] && cp "$WORK/cuda-bin.tar.xz" "$OUT/"
-  fi
 fi
 NATIVE_BIN=$BUILD/bin/batch-engine
 if [ "${GPU_BENCH_NATIVE:-1}" = "1" ] && [ ! -x "$NATIVE_BIN" ]; then
   # In the same build tree: it links the same libllama and loads the same libggml-cuda.so.
   log "building batch-engine"
   if [ ! -d "$SRC" ]; then tar -xJf "$PAYLOAD/llama-src.tar.xz" -C "$WORK"; fi
-  LLAMA_PREBUILT=${PREBUILT:-} LLAMA_SRC=$SRC LLAMA_BUILD=$BUILD NATIVE_OUT=$NATIVE_BIN bash src/inference/native/build.sh cuda \
+  LLAMA_SRC=$SRC LLAMA_BUILD=$BUILD NATIVE_OUT=$NATIVE_BIN bash src/inference/native/build.sh cuda \
     >"$RESULTS/native-build.log" 2>&1 || tail -30 "$RESULTS/native-build.log"
 fi
 if [ -n "$CUDA_BINS" ]; then cp "$BUILD/bin/libggml-cuda.so" "$CUDA_BINS/libggml-cuda.so"; fi

@@ -34,7 +34,8 @@ case "$MODE" in
     ;;
   *) echo "usage: build.sh [cpu|cuda]" >&2; exit 2 ;;
 esac
-# LLAMA_PREBUILT=1: LLAMA_BUILD/bin already holds the libraries (a carried build); only link against them.
+# LLAMA_PREBUILT=1: LLAMA_BUILD/bin already holds the libraries (an existing llama.cpp build of the same
+# source); only link against them.
 if [ -n "${LLAMA_PREBUILT:-}" ]; then :
 elif [ ! -f "$BUILD/CMakeCache.txt" ]; then
   cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=OFF \
