@@ -37,9 +37,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       s.on("error", () => undefined);
     }
     let gate: ((data: Buffer) => void) | undefined;
+    let isStream = false;
     client.on("data", (data) => {
       const text = data.toString("latin1");
       if (/^GET \S*\/events\b/.test(text)) {
+        isStream = true;
         streamRequests.push(text.slice(0, text.indexOf("\r\n\r\n")));
         if (cutArmed || paceMs > 0) {
           gate = chunkGate(client, upstream, relayedIds, { cut: cutArmed, paceMs });
@@ -49,7 +51,15 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       }
       upstream.write(data);
     });
-    upstream.on("data", (data) => (gate ? gate(data) : client.write(data)));
+    upstream.on("data", (data) => {
+      if (gate) return gate(data);
+      // Event ids of streams that are not gated count as received too: the widget may hold two streams
+      // while a conversation starts, and resume from either.
+      if (isStream)
+        for (const m of data.toString("latin1").matchAll(/^id: ([^\r\n]+)$/gm))
+          relayedIds.push(m[1] as string);
+      client.write(data);
+    });
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
