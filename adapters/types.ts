@@ -3,10 +3,10 @@ import type { Redis } from "ioredis";
 import type { Config } from "../src/config.ts";
 import type { Conversations } from "../src/conversation/conversations.ts";
 import type { FeedbackService } from "../src/conversation/feedback.ts";
-import type { HandoffService } from "../src/conversation/handoff.ts";
 import type { Channel } from "../src/conversation/inbound-message.ts";
+import type { HandoffService } from "../src/handoff/handoff-service.ts";
 import type { Logger } from "../src/logger.ts";
-import type { Metrics } from "../src/server/metrics.ts";
+import type { Metrics } from "../src/metrics.ts";
 
 export type { FinalAnswer, ReplyFailure, ReplySink } from "../src/conversation/conversations.ts";
 

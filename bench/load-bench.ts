@@ -262,7 +262,7 @@ export async function runLoadBench(json: boolean): Promise<Record<string, unknow
   const loadConversations = flag("load-conversations", 200);
   const soakSeconds = flag("soak-seconds", 600);
   const soakConversations = flag("soak-conversations", Math.max(1, Math.round(loadConversations / 2)));
-  const { ensureTinyModel } = await import("../test/fixtures/tiny-model/tiny-model.ts");
+  const { ensureTinyModel } = await import("../src/tiny-model/tiny-model.ts");
   const prefix = `bench-${randomUUID()}`;
   const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
   const env = {

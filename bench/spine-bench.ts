@@ -147,7 +147,7 @@ async function directRun(concurrency: number, modelPath: string): Promise<Sample
 
 /** POST -> first token and -> reply through the whole service, against the engine called directly. */
 export async function runSpineBench(json: boolean): Promise<Record<string, unknown>> {
-  const { ensureTinyModel } = await import("../test/fixtures/tiny-model/tiny-model.ts");
+  const { ensureTinyModel } = await import("../src/tiny-model/tiny-model.ts");
   const modelPath = await ensureTinyModel();
   const results: Record<string, unknown> = {
     model: "tiny random-weight GGUF (2 layers, 64 wide), CPU, 1 thread",

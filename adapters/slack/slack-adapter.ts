@@ -1,8 +1,8 @@
 import { App, type Receiver, webApi } from "@slack/bolt";
 import type { Config } from "../../src/config.ts";
 import type { FeedbackService } from "../../src/conversation/feedback.ts";
-import { HandoffService } from "../../src/conversation/handoff.ts";
 import { asCodedError, ConfigError } from "../../src/errors.ts";
+import { HandoffService } from "../../src/handoff/handoff-service.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { AdapterContext, ChannelAdapter } from "../types.ts";
 import { boltLogger } from "./bolt-logger.ts";

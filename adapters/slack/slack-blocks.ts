@@ -3,7 +3,7 @@ import type { types } from "@slack/bolt";
 type KnownBlock = types.KnownBlock;
 
 import { z } from "zod";
-import type { Citation } from "../../src/conversation/citation.ts";
+import type { Citation } from "../../src/knowledge/citation.ts";
 
 /** Action ids of the buttons under each answer. */
 export const ACTION_VOTE_UP = "sgw_vote_up";

@@ -1,5 +1,5 @@
 import type { types, webApi } from "@slack/bolt";
-import type { HandoffDestination, HandoffRecord } from "../../src/conversation/handoff.ts";
+import type { HandoffDestination, HandoffRecord } from "../../src/handoff/handoff-service.ts";
 import { ACTION_HANDOFF_RELEASE, citationMrkdwn, escapeMrkdwn } from "./slack-blocks.ts";
 
 /** Section text is capped at 3,000 characters by Slack. */

@@ -1,8 +1,8 @@
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
 import type { FeedbackService } from "../../src/conversation/feedback.ts";
-import type { HandoffService } from "../../src/conversation/handoff.ts";
 import type { ConversationRef } from "../../src/conversation/inbound-message.ts";
 import { asCodedError } from "../../src/errors.ts";
+import type { HandoffService } from "../../src/handoff/handoff-service.ts";
 import type { Logger } from "../../src/logger.ts";
 import { ACTION_HANDOFF, ACTION_HANDOFF_RELEASE, ACTION_VOTE_UP, decodeActionValue } from "./slack-blocks.ts";
 

@@ -1,6 +1,6 @@
 import type { ConversationReference } from "botbuilder";
 import type { Redis } from "ioredis";
-import type { HandoffDestination, HandoffRecord } from "../../src/conversation/handoff.ts";
+import type { HandoffDestination, HandoffRecord } from "../../src/handoff/handoff-service.ts";
 import type { TeamsDelivery } from "./teams-delivery.ts";
 
 /** Where the adapter remembers the last serviceUrl Teams used: proactive messages need one. */

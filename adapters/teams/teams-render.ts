@@ -1,6 +1,6 @@
 import type { Activity, Attachment } from "botbuilder";
-import type { Citation } from "../../src/conversation/citation.ts";
 import type { FinalAnswer } from "../../src/conversation/conversations.ts";
+import type { Citation } from "../../src/knowledge/citation.ts";
 
 /** The value an Adaptive Card's "Talk to a person" button posts back (as `activity.value`). */
 export interface HandoffAction {

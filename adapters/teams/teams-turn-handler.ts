@@ -3,9 +3,9 @@ import type { Redis } from "ioredis";
 import type { Config } from "../../src/config.ts";
 import type { Conversations, ReplySink } from "../../src/conversation/conversations.ts";
 import type { FeedbackService } from "../../src/conversation/feedback.ts";
-import type { HandoffService } from "../../src/conversation/handoff.ts";
 import type { ConversationRef, InboundMessage } from "../../src/conversation/inbound-message.ts";
 import { asCodedError, ErrorCode, GatewayError } from "../../src/errors.ts";
+import type { HandoffService } from "../../src/handoff/handoff-service.ts";
 import type { Logger } from "../../src/logger.ts";
 import {
   botWasAdded,

@@ -1,10 +1,10 @@
 import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import type { FeedbackService } from "../../src/conversation/feedback.ts";
-import type { HandoffService } from "../../src/conversation/handoff.ts";
 import type { ConversationRef } from "../../src/conversation/inbound-message.ts";
 import { asCodedError, ErrorCode, GatewayError } from "../../src/errors.ts";
-import { sendError } from "../../src/server/http-app.ts";
+import type { HandoffService } from "../../src/handoff/handoff-service.ts";
+import { sendError } from "../../src/http/http-app.ts";
 import { type SessionClaims, type SessionTokens, tokenFrom } from "./session-token.ts";
 import type { WebchatStore } from "./webchat-store.ts";
 

@@ -1,8 +1,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { RateLimiter } from "../../src/conversation/rate-limiter.ts";
 import { asCodedError, ErrorCode, GatewayError } from "../../src/errors.ts";
+import { sendError } from "../../src/http/http-app.ts";
 import type { Logger } from "../../src/logger.ts";
-import { sendError } from "../../src/server/http-app.ts";
 import { verifyIdentity } from "./identity.ts";
 import type { OriginPolicy, WebchatSite } from "./origin-policy.ts";
 import type { WebchatStore } from "./webchat-store.ts";

@@ -3,8 +3,8 @@ import { readFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import express, { type Router } from "express";
 import { ErrorCode, GatewayError } from "../../src/errors.ts";
+import { sendError } from "../../src/http/http-app.ts";
 import type { Logger } from "../../src/logger.ts";
-import { sendError } from "../../src/server/http-app.ts";
 import { demoPageCsp, demoPageHtml } from "./demo-page.ts";
 import { widgetDistPath } from "./widget/build.ts";
 

@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { LLAMA_1B_SHAPE, TINY_SHAPE, writeTinyModel } from "../../test/fixtures/tiny-model/tiny-model.ts";
+import { LLAMA_1B_SHAPE, TINY_SHAPE, writeTinyModel } from "../../src/tiny-model/tiny-model.ts";
 
 /**
  * Writes a random-weight model for the GPU benchmarks: `make-model.ts <out.gguf> [1b|tiny]`.

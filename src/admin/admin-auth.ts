@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { ErrorCode, GatewayError } from "../errors.ts";
-import { sendError } from "../server/http-app.ts";
+import { sendError } from "../http/http-app.ts";
 
 /** Roles nest: an admin may do what a curator may, a curator what a viewer may. */
 export type AdminRole = "viewer" | "curator" | "admin";

@@ -1,16 +1,16 @@
 import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import type { HandoffService } from "../conversation/handoff.ts";
 import { type Channel, ChannelSchema, type ConversationRef } from "../conversation/inbound-message.ts";
 import { asCodedError, ErrorCode, GatewayError } from "../errors.ts";
+import type { HandoffService } from "../handoff/handoff-service.ts";
 import type { RedisHandoffStates } from "../handoff/handoff-state.ts";
+import { sendError } from "../http/http-app.ts";
 import { groupGaps } from "../insights/gap-grouping.ts";
 import type { InsightsStore } from "../insights/insights-store.ts";
 import { buildReport, formatReport, parseSince } from "../insights/support-report.ts";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { Logger } from "../logger.ts";
 import type { UserDataEraser } from "../privacy/user-data-eraser.ts";
-import { sendError } from "../server/http-app.ts";
 import { type AdminRole, parseAdminTokens, requireRole } from "./admin-auth.ts";
 import type { AdminSettings } from "./admin-settings.ts";
 

@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write("usage: npm run model:tiny -- <out.gguf>\n");
         return 2;
       }
-      const { writeTinyModel } = await import("../../test/fixtures/tiny-model/tiny-model.ts");
+      const { writeTinyModel } = await import("../tiny-model/tiny-model.ts");
       await writeTinyModel(out);
       process.stdout.write(`wrote ${out}\n`);
       return 0;

@@ -1,8 +1,8 @@
+import { type Gateway, startGateway } from "../app/gateway.ts";
+import { startWorkerRuntime, type WorkerRuntime } from "../app/worker-runtime.ts";
 import type { Config } from "../config.ts";
-import { startWorkerRuntime, type WorkerRuntime } from "../inference/worker-runtime.ts";
 import type { Logger } from "../logger.ts";
 import { ensureRedis } from "../redis/private-redis.ts";
-import { type Gateway, startGateway } from "../server/gateway.ts";
 
 export type Role = "all" | "gateway" | "worker";
 

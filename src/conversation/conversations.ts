@@ -1,4 +1,4 @@
-import type { Citation } from "./citation.ts";
+import type { Citation } from "../knowledge/citation.ts";
 import type { ConversationRef, InboundMessage } from "./inbound-message.ts";
 import type { Turn } from "./turn.ts";
 

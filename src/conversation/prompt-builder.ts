@@ -1,5 +1,5 @@
 import type { ChatTurn } from "../inference/engine.ts";
-import type { Citation, Snippet } from "./citation.ts";
+import type { Citation, Snippet } from "../knowledge/citation.ts";
 import type { Turn } from "./turn.ts";
 
 /** The reply when no knowledge covers the question: say so and offer a person, never guess. */

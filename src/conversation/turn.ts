@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CitationSchema } from "./citation.ts";
+import { CitationSchema } from "../knowledge/citation.ts";
 
 /** One exchange kept in a conversation's context. */
 export const TurnSchema = z.object({

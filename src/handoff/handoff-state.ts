@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
-import type { HandoffRecord, HandoffStates } from "../conversation/handoff.ts";
-import { handoffIdOf } from "../conversation/handoff.ts";
 import type { Channel, ConversationRef } from "../conversation/inbound-message.ts";
 import type { Keyspace } from "../redis/redis-client.ts";
+import type { HandoffRecord, HandoffStates } from "./handoff-service.ts";
+import { handoffIdOf } from "./handoff-service.ts";
 
 /** A conversation currently with a person, as the admin API lists it. */
 export interface OpenHandoff {

@@ -2,9 +2,9 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import type { HandoffDestination, HandoffRecord } from "../conversation/handoff.ts";
 import type { Logger } from "../logger.ts";
-import type { Metrics } from "../server/metrics.ts";
+import type { Metrics } from "../metrics.ts";
+import type { HandoffDestination, HandoffRecord } from "./handoff-service.ts";
 
 /** The queue every webhook handoff delivery goes through (retries survive gateway restarts). */
 export const HANDOFF_DELIVERY_QUEUE = "handoff-deliveries";

@@ -1,11 +1,11 @@
-import type { Snippet } from "../conversation/citation.ts";
 import type { FeedbackInput, TurnFeedback } from "../conversation/feedback.ts";
-import type { HandoffRecord } from "../conversation/handoff.ts";
 import type { ConversationRef, InboundMessage } from "../conversation/inbound-message.ts";
 import type { Turn } from "../conversation/turn.ts";
+import type { HandoffRecord } from "../handoff/handoff-service.ts";
+import type { Snippet } from "../knowledge/citation.ts";
 import type { RankedChunk } from "../knowledge/knowledge-index.ts";
 import type { Logger } from "../logger.ts";
-import type { Metrics } from "../server/metrics.ts";
+import type { Metrics } from "../metrics.ts";
 import type { ClosestFile, GapReason, InsightsStore } from "./insights-store.ts";
 import type { Redactor } from "./redaction.ts";
 

@@ -1,4 +1,4 @@
-import type { Snippet } from "../conversation/citation.ts";
+import type { Snippet } from "./citation.ts";
 
 /** How many snippets a retrieval-only answer quotes. */
 const quoted = 2;

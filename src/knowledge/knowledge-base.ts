@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { type FSWatcher, watch as watchFolder } from "chokidar";
-import type { Snippet } from "../conversation/citation.ts";
 import type { Logger } from "../logger.ts";
+import type { Snippet } from "./citation.ts";
 import { createLlamaEmbedder, type Embedder, EmbeddingCache } from "./embedder.ts";
 import { FolderLoader, type FolderSnapshot } from "./folder-loader.ts";
 import type { Chunk, KnowledgeProblem } from "./knowledge-document.ts";

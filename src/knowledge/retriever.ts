@@ -1,4 +1,4 @@
-import type { Snippet } from "../conversation/citation.ts";
+import type { Snippet } from "./citation.ts";
 
 export interface RetrieveOptions {
   /** The snippets returned fit in this many tokens together. */

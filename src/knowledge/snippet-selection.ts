@@ -1,4 +1,4 @@
-import type { Citation, Snippet } from "../conversation/citation.ts";
+import type { Citation, Snippet } from "./citation.ts";
 import type { Chunk } from "./knowledge-document.ts";
 import type { RankedChunk } from "./knowledge-index.ts";
 

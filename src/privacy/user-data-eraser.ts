@@ -1,9 +1,9 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { contextKey } from "../conversation/context-store.ts";
-import { handoffIdOf } from "../conversation/handoff.ts";
 import type { Channel, ConversationRef } from "../conversation/inbound-message.ts";
 import { TurnSchema } from "../conversation/turn.ts";
+import { handoffIdOf } from "../handoff/handoff-service.ts";
 import type { InsightsStore } from "../insights/insights-store.ts";
 import type { Keyspace } from "../redis/redis-client.ts";
 

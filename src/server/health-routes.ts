@@ -1,8 +1,8 @@
 import type { Express } from "express";
 import type { Redis } from "ioredis";
+import { readWorkerStatuses } from "../answering/worker-status.ts";
+import type { Metrics } from "../metrics.ts";
 import type { Keyspace } from "../redis/redis-client.ts";
-import type { Metrics } from "./metrics.ts";
-import { readWorkerStatuses } from "./readiness.ts";
 
 export interface HealthRoutesOptions {
   redis: Redis;

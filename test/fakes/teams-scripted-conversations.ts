@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import type { Citation } from "../../src/conversation/citation.ts";
 import type { Conversations, ReplySink, Submission } from "../../src/conversation/conversations.ts";
 import type { InboundMessage } from "../../src/conversation/inbound-message.ts";
 import type { Turn } from "../../src/conversation/turn.ts";
+import type { Citation } from "../../src/knowledge/citation.ts";
 
 /**
  * A Conversations port for adapter unit tests: it dedupes on channel + tenant + platform message id as

@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import type { Redis } from "ioredis";
 import type { ChannelAdapter } from "../../adapters/types.ts";
+import type { ConversationManager } from "../../src/answering/conversation-manager.ts";
+import { type Gateway, startGateway } from "../../src/app/gateway.ts";
+import { startWorkerRuntime, type WorkerRuntime } from "../../src/app/worker-runtime.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
-import type { ConversationManager } from "../../src/conversation/conversation-manager.ts";
-import { startWorkerRuntime, type WorkerRuntime } from "../../src/inference/worker-runtime.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
-import { type Gateway, startGateway } from "../../src/server/gateway.ts";
-import { ensureTinyModel } from "../fixtures/tiny-model/tiny-model.ts";
+import { ensureTinyModel } from "../../src/tiny-model/tiny-model.ts";
 
 export interface HarnessOptions {
   /** Settings on top of the test defaults below (same names as the environment variables). */

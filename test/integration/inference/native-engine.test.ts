@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { decodeEntry, replyKey } from "../../../src/answering/reply-stream.ts";
 import type { FinalAnswer, ReplySink } from "../../../src/conversation/conversations.ts";
 import { GatewayError } from "../../../src/errors.ts";
 import { NativeBatchEngine } from "../../../src/inference/native-batch-engine.ts";
-import { decodeEntry, replyKey } from "../../../src/inference/reply-stream.ts";
 import { createLogger } from "../../../src/logger.ts";
 import { keyspace } from "../../../src/redis/redis-client.ts";
-import { ensureTinyModel } from "../../fixtures/tiny-model/tiny-model.ts";
+import { ensureTinyModel } from "../../../src/tiny-model/tiny-model.ts";
 import { type Harness, startHarness } from "../../helpers/harness.ts";
 
 const binary = process.env.NATIVE_ENGINE_BIN ?? resolve(".cache/native/batch-engine");

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createKnowledgeBase, type KnowledgeBase } from "../../../src/knowledge/knowledge-base.ts";
 import { createLogger } from "../../../src/logger.ts";
-import { ensureTinyModel } from "../../fixtures/tiny-model/tiny-model.ts";
+import { ensureTinyModel } from "../../../src/tiny-model/tiny-model.ts";
 
 // The tiny model has random weights: its vectors are mechanical, so these tests check structure and
 // caching, never whether similar texts come out close.

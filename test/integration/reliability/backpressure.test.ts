@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { startWorkerRuntime } from "../../../src/inference/worker-runtime.ts";
+import { startWorkerRuntime } from "../../../src/app/worker-runtime.ts";
 import { createLogger } from "../../../src/logger.ts";
 import { Accounting, formatReport } from "../../helpers/accounting.ts";
 import { startHarness } from "../../helpers/harness.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { type Gateway, startGateway } from "../../../src/app/gateway.ts";
 import { createLogger } from "../../../src/logger.ts";
-import { type Gateway, startGateway } from "../../../src/server/gateway.ts";
 import { Accounting, dropPrefix, formatReport } from "../../helpers/accounting.ts";
 import { startHarness } from "../../helpers/harness.ts";
 import { collectEvents, createConversation, finished, postMessage } from "../../helpers/webchat-client.ts";

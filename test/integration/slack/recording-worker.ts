@@ -1,6 +1,6 @@
+import { startWorkerRuntime } from "../../../src/app/worker-runtime.ts";
 import type { Config } from "../../../src/config.ts";
 import type { GenerateRequest } from "../../../src/inference/engine.ts";
-import { startWorkerRuntime } from "../../../src/inference/worker-runtime.ts";
 import type { Logger } from "../../../src/logger.ts";
 
 export interface RecordingWorker {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
-import type { HandoffRecord } from "../../../src/conversation/handoff.ts";
+import type { HandoffRecord } from "../../../src/handoff/handoff-service.ts";
 import { verifyWebhook } from "../../../src/handoff/webhook-delivery.ts";
 import { type Harness, startHarness } from "../../helpers/harness.ts";
 import { startWebhookReceiver } from "./webhook-receiver.ts";

@@ -1,0 +1,36 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { ChannelSchema } from "../conversation/inbound-message.ts";
+import { SnippetSchema } from "../knowledge/citation.ts";
+
+/** Version 1 of the data every inference job carries; bump `v` on any incompatible change. */
+export const AnswerJobSchema = z.object({
+  v: z.literal(1),
+  messageId: z.string(),
+  conversation: z.object({ channel: ChannelSchema, tenant: z.string(), conversationKey: z.string() }),
+  userId: z.string(),
+  question: z.string(),
+  snippets: z.array(SnippetSchema),
+  /** True when the knowledge base had content: then no snippet means "I don't know", not a free answer. */
+  knowledgeReady: z.boolean(),
+  /** The conversation's previous message; this job waits until it is finished so answers come in order. */
+  previousMessageId: z.string().nullable(),
+  acceptedAt: z.number().int(),
+});
+export type AnswerJob = z.infer<typeof AnswerJobSchema>;
+
+/**
+ * The job id and answer id of a platform message. Derived (not random) so that a retried delivery maps
+ * to the same job; hex keeps it free of ':' and never integer-like, as BullMQ requires of custom ids.
+ */
+export function messageIdFor(channel: string, tenant: string, platformMessageId: string): string {
+  const digest = createHash("sha256")
+    .update(`${channel}\u0000${tenant}\u0000${platformMessageId}`)
+    .digest("hex");
+  return `m${digest.slice(0, 32)}`;
+}
+
+/** A seed per message: a job retried on another worker regenerates the same text. */
+export function seedFor(messageId: string): number {
+  return Number.parseInt(messageId.slice(1, 9), 16);
+}

@@ -1,0 +1,153 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Queue } from "bullmq";
+import type { Express } from "express";
+import type { Redis } from "ioredis";
+import type { ChannelAdapter } from "../../adapters/types.ts";
+import { ledgerFor } from "../answering/answer-ledger.ts";
+import { ConversationManager } from "../answering/conversation-manager.ts";
+import { ReplyHub } from "../answering/reply-hub.ts";
+import type { Config } from "../config.ts";
+import { contextStoreFor } from "../conversation/context-store.ts";
+import { FeedbackService } from "../conversation/feedback.ts";
+import { RateLimiter } from "../conversation/rate-limiter.ts";
+import { HandoffService } from "../handoff/handoff-service.ts";
+import { createHttpApp, errorHandler, notFoundHandler } from "../http/http-app.ts";
+import { createKnowledgeBase, type KnowledgeBase } from "../knowledge/knowledge-base.ts";
+import type { Logger } from "../logger.ts";
+import { createMetrics, type Metrics } from "../metrics.ts";
+import { createRedis, keyspace } from "../redis/redis-client.ts";
+import { mountHealthRoutes } from "../server/health-routes.ts";
+import { createAdapters } from "./channel-adapters.ts";
+import { createSupportLoop, type SupportLoop } from "./support-loop.ts";
+
+export interface Gateway {
+  readonly app: Express;
+  readonly server: Server;
+  /** The port actually bound (PORT=0 picks a free one). */
+  readonly port: number;
+  readonly conversations: ConversationManager;
+  readonly knowledge: KnowledgeBase;
+  readonly redis: Redis;
+  readonly metrics: Metrics;
+  readonly adapters: ChannelAdapter[];
+  /** Handoff state, analytics, gaps, admin API (see src/app/support-loop.ts). */
+  readonly support: SupportLoop;
+  /** Stops accepting connections, stops adapters, releases Redis. */
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Channels to serve. @defaultValue createAdapters(config) */
+  adapters?: ChannelAdapter[];
+  metrics?: Metrics;
+}
+
+/** The HTTP process: channel adapters, the web chat API, health and metrics, over one conversation manager. */
+export async function startGateway(
+  config: Config,
+  logger: Logger,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const log = logger.child({ component: "gateway" });
+  const keys = keyspace(config.redis.prefix);
+  const redis = createRedis(config.redis.url, log, { name: "gateway" });
+  const reader = createRedis(config.redis.url, log, { blocking: true, name: "gateway-reader" });
+  const queueConnection = createRedis(config.redis.url, log, { name: "gateway-queue" });
+  const metrics = options.metrics ?? createMetrics();
+  const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: keys("bull") });
+  const hub = new ReplyHub(reader, redis, logger);
+  const knowledge = await createKnowledgeBase({
+    dir: config.knowledge.dir,
+    watch: config.knowledge.watch,
+    logger,
+    minScore: config.knowledge.minScore,
+    wordVectors: config.knowledge.wordVectors,
+    ...(config.knowledge.embeddingModelPath
+      ? { embeddingModelPath: config.knowledge.embeddingModelPath }
+      : {}),
+  });
+  const contextStore = contextStoreFor(redis, keys, config.conversation);
+  const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger });
+  const conversations = new ConversationManager({
+    config,
+    keys,
+    ledger: ledgerFor(redis, keys, config.conversation),
+    contextStore,
+    queue,
+    hub,
+    rateLimiter: new RateLimiter(redis, keys),
+    metrics,
+    logger,
+    retriever: knowledge,
+    publishCancel: (messageId) => redis.publish(keys("cancel"), messageId),
+    gate: support.gate,
+  });
+
+  const app = createHttpApp();
+  const adapters = options.adapters ?? createAdapters(config);
+  // Shared by every channel: votes are stored with their turns; each channel registers its handoff destination.
+  const feedback = new FeedbackService({ store: contextStore, logger });
+  const handoff = new HandoffService({
+    turns: (ref) => conversations.turns(ref),
+    logger,
+    redis,
+    prefix: config.redis.prefix,
+    dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
+    states: support.states,
+    notice: async () => (await support.settings.get()).handoffMessage,
+  });
+  support.attach({ app, conversations, handoff, feedback });
+  mountHealthRoutes(app, {
+    redis,
+    keys,
+    metrics,
+    beforeScrape: () => Promise.all([conversations.queueDepth(), support.refreshMetrics()]),
+    details: () => {
+      const stats = knowledge.stats();
+      return {
+        knowledge: { files: stats.files, chunks: stats.chunks, skipped: stats.skipped.length },
+        channels: Object.fromEntries(adapters.map((a) => [a.channel, a.readiness?.() ?? "enabled"])),
+      };
+    },
+  });
+  for (const adapter of adapters) {
+    await adapter.init({ config, app, conversations, redis, logger, metrics, feedback, handoff });
+  }
+  app.use(errorHandler(log));
+  for (const adapter of adapters) await adapter.start();
+  // Last, after any route an adapter adds when it starts.
+  app.use(notFoundHandler());
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.server.port, config.server.host, (error?: Error) =>
+      error ? reject(error) : resolve(s),
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, channels: adapters.map((a) => a.channel) }, "gateway listening");
+
+  return {
+    app,
+    server,
+    port,
+    conversations,
+    knowledge,
+    redis,
+    metrics,
+    adapters,
+    support,
+    close: async () => {
+      for (const adapter of adapters) await adapter.stop().catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await support.close();
+      await hub.close();
+      await knowledge.close();
+      await queue.close().catch(() => undefined);
+      for (const c of [redis, reader, queueConnection]) c.disconnect();
+    },
+  };
+}

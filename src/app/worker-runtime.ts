@@ -1,0 +1,146 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { Queue } from "bullmq";
+import { ledgerFor } from "../answering/answer-ledger.ts";
+import { InferenceWorker } from "../answering/inference-worker.ts";
+import { publishWorkerStatus, type WorkerStatus } from "../answering/worker-status.ts";
+import type { Config } from "../config.ts";
+import { contextStoreFor } from "../conversation/context-store.ts";
+import type { Engine } from "../inference/engine.ts";
+import type { Logger } from "../logger.ts";
+import { createRedis, keyspace } from "../redis/redis-client.ts";
+
+export interface WorkerRuntime {
+  readonly status: WorkerStatus;
+  /** Stops taking jobs, finishes those in flight within the grace period, releases the model. */
+  close(): Promise<void>;
+}
+
+/** Loads the configured engine; node-llama-cpp is imported only in processes that run a model. */
+async function loadEngine(config: Config, logger: Logger): Promise<Engine | undefined> {
+  const { llm } = config;
+  if (!llm.modelPath) return undefined;
+  if (llm.engine === "native") {
+    const { NativeBatchEngine } = await import("../inference/native-batch-engine.ts");
+    return NativeBatchEngine.load(
+      {
+        binPath: llm.nativeEngineBin ?? ".cache/native/batch-engine",
+        modelPath: llm.modelPath,
+        gpu: llm.gpu,
+        threads: llm.threads,
+        contextSize: llm.contextSize,
+        sequences: llm.sequences,
+        ignoreEos: llm.ignoreEos,
+        kvUnified: llm.nativeKvUnified,
+        prefixCache: llm.nativePrefixCache,
+        ...(llm.batchSize ? { batchSize: llm.batchSize } : {}),
+      },
+      logger,
+    );
+  }
+  const { LlamaEngine } = await import("../inference/llama-engine.ts");
+  return LlamaEngine.load(
+    {
+      modelPath: llm.modelPath,
+      gpu: llm.gpu,
+      threads: llm.threads,
+      contextSize: llm.contextSize,
+      sequences: llm.sequences,
+      ignoreEos: llm.ignoreEos,
+      ...(llm.batchSize ? { batchSize: llm.batchSize } : {}),
+    },
+    logger,
+  );
+}
+
+/**
+ * One inference worker process's parts: the engine (or retrieval-only mode), the BullMQ worker, and a
+ * heartbeat that tells gateways what this worker can do. A model that fails to load is reported (the
+ * gateway's /readyz shows the error) and the process stays up without taking jobs, rather than
+ * crash-looping.
+ */
+export interface WorkerRuntimeOptions {
+  /** Wraps the loaded engine (tests use it to record what the model was shown). */
+  wrapEngine?: (engine: Engine) => Engine;
+}
+
+export async function startWorkerRuntime(
+  config: Config,
+  logger: Logger,
+  { wrapEngine }: WorkerRuntimeOptions = {},
+): Promise<WorkerRuntime> {
+  const log = logger.child({ component: "worker" });
+  const keys = keyspace(config.redis.prefix);
+  const redis = createRedis(config.redis.url, log, { name: "worker" });
+  const status: WorkerStatus = {
+    id: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    state: "loading",
+    engine: config.llm.modelPath ? `llama: ${config.llm.modelPath}` : "retrieval-only (no MODEL_PATH)",
+    capacity: 0,
+    at: Date.now(),
+  };
+  const beat = () => publishWorkerStatus(redis, keys, { ...status, at: Date.now() }).catch(() => undefined);
+  await beat();
+  const heartbeat = setInterval(beat, 5000);
+  heartbeat.unref();
+
+  let engine: Engine | undefined;
+  try {
+    engine = await loadEngine(config, log);
+    if (engine && wrapEngine) engine = wrapEngine(engine);
+  } catch (error) {
+    status.state = "failed";
+    status.error = (error as Error).message;
+    log.error({ err: status.error }, "the model could not be loaded; this worker takes no jobs");
+    await beat();
+    return {
+      status,
+      close: async () => {
+        clearInterval(heartbeat);
+        await redis.del(keys("worker", status.id)).catch(() => undefined);
+        redis.disconnect();
+      },
+    };
+  }
+  if (engine) status.engine = engine.description;
+  else log.warn("MODEL_PATH is not set: retrieval-only mode, answers are excerpts from the knowledge base");
+
+  const connection = createRedis(config.redis.url, log, { blocking: true, name: "worker-bullmq" });
+  const queueConnection = createRedis(config.redis.url, log, { name: "worker-queue" });
+  const bullPrefix = keys("bull");
+  const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: bullPrefix });
+  const worker = new InferenceWorker({
+    queueName: config.queue.name,
+    bullPrefix,
+    connection,
+    queue,
+    redis,
+    keys,
+    ledger: ledgerFor(redis, keys, config.conversation),
+    contextStore: contextStoreFor(redis, keys, config.conversation),
+    ...(engine ? { engine } : {}),
+    logger: log,
+    maxAnswerTokens: config.llm.maxAnswerTokens,
+    temperature: config.llm.temperature,
+    answerTimeoutMs: config.llm.answerTimeoutMs,
+    lockMs: config.queue.lockMs,
+    stalledIntervalMs: config.queue.stalledIntervalMs,
+  });
+  await worker.start();
+  status.state = "ready";
+  status.capacity = worker.concurrency;
+  await beat();
+  log.info({ engine: status.engine, concurrency: status.capacity }, "worker ready");
+
+  return {
+    status,
+    close: async () => {
+      clearInterval(heartbeat);
+      await worker.close(config.queue.shutdownGraceMs);
+      await engine?.close();
+      await queue.close().catch(() => undefined);
+      await redis.del(keys("worker", status.id)).catch(() => undefined);
+      for (const c of [redis, connection, queueConnection]) c.disconnect();
+    },
+  };
+}

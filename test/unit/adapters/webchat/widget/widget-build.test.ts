@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { buildWidget, WIDGET_GZIP_BUDGET_BYTES } from "../../../../../adapters/webchat/widget/build.ts";
+
+describe("widget build", () => {
+  it("bundles the widget into one script under the 30 KB gzipped budget", async () => {
+    const bundle = await buildWidget();
+    assert.ok(bundle.rawBytes > 1000, "the bundle is not empty");
+    assert.ok(
+      bundle.gzipBytes < WIDGET_GZIP_BUDGET_BYTES,
+      `widget.js is ${bundle.gzipBytes} bytes gzipped; the budget is ${WIDGET_GZIP_BUDGET_BYTES}`,
+    );
+  });
+
+  it("is a self-contained classic script with no imports or eval", async () => {
+    const { code } = await buildWidget();
+    assert.doesNotMatch(code, /^\s*import\s|\bimport\(|\brequire\(/m);
+    assert.doesNotMatch(code, /\beval\(|new Function\(/);
+    assert.match(code, /customElements\.define\("support-chat"/);
+  });
+
+  it("writes answer text only through text nodes: the one innerHTML is the constant launcher icon", async () => {
+    const { code } = await buildWidget({ minify: false });
+    const uses = code.match(/\.(innerHTML|outerHTML|insertAdjacentHTML)\b/g) ?? [];
+    assert.deepEqual(uses, [".innerHTML"]);
+    assert.match(code, /\.innerHTML = chatIcon/);
+  });
+});
