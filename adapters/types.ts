@@ -1,25 +1,74 @@
-import type { Express } from "express";
+import type { Router } from "express";
 import type { Redis } from "ioredis";
-import type { Config } from "../src/config.ts";
 import type { Conversations } from "../src/conversation/conversations.ts";
 import type { FeedbackService } from "../src/conversation/feedback.ts";
-import type { Channel } from "../src/conversation/inbound-message.ts";
+import type { Channel, ConversationRef } from "../src/conversation/inbound-message.ts";
+import type { RateLimiter } from "../src/conversation/rate-limiter.ts";
 import type { HandoffService } from "../src/handoff/handoff-service.ts";
 import type { Logger } from "../src/logger.ts";
-import type { Metrics } from "../src/metrics.ts";
+import type { ChannelKeys } from "../src/redis/keyspace.ts";
 
 export type { FinalAnswer, ReplyFailure, ReplySink } from "../src/conversation/conversations.ts";
 
-/** What the gateway hands every adapter at start-up. */
+/**
+ * The Redis commands channels call, on a client they share (after BullMQ's IRedisClient: only what is
+ * used). Keys come from `AdapterContext.keys`, never formatted by hand.
+ */
+export type ChannelRedis = Pick<
+  Redis,
+  | "get"
+  | "set"
+  | "del"
+  | "exists"
+  | "expire"
+  | "pexpire"
+  | "hset"
+  | "hget"
+  | "hgetall"
+  | "hdel"
+  | "hlen"
+  | "multi"
+  | "eval"
+  | "zadd"
+  | "zrem"
+  | "zcard"
+  | "zscore"
+  | "zrangebyscore"
+>;
+
+/** What a channel counts on /metrics. */
+export interface ChannelMetrics {
+  /** A message refused before it reached the conversation layer, by error code. */
+  rejected(code: string): void;
+}
+
+/** Settings of the whole service that channels follow (their own settings come with their constructor). */
+export interface ChannelLimits {
+  /** How long a platform message id is remembered (redeliveries within it are dropped). */
+  dedupeTtlSeconds: number;
+  /** Longest accepted message, in characters. */
+  maxMessageChars: number;
+  /** Time budget of one answer (a follower gives up a while after it). */
+  answerTimeoutMs: number;
+  /** On SIGTERM, how long deliveries in flight may take to finish. */
+  shutdownGraceMs: number;
+  /** Whether message text may be logged (LOG_CONTENT). */
+  logContent: boolean;
+}
+
+/** What the gateway hands every adapter at start-up: narrow on purpose, so a channel stays replaceable. */
 export interface AdapterContext {
-  config: Config;
-  /** The gateway's HTTP app; an adapter mounts its routes under its own path. */
-  app: Express;
   conversations: Conversations;
-  /** A shared client for the adapter's own keys (dedupe, sessions, rate limits); prefix with config.redis.prefix. */
-  redis: Redis;
+  /** Mounted on the gateway's HTTP server at `/`; a channel adds its routes under its own path. */
+  routes: Router;
+  redis: ChannelRedis;
+  /** The channel's own keys (`<prefix>:<channel>:…`). */
+  keys: ChannelKeys;
   logger: Logger;
-  metrics: Metrics;
+  metrics: ChannelMetrics;
+  limits: ChannelLimits;
+  /** Shared fixed-window rate limits (per user, per IP). */
+  rateLimiter: RateLimiter;
   /** Stores votes on answers with their turns (absent: channels show no vote buttons). */
   feedback?: FeedbackService;
   /** Hands conversations to people; each channel may register its own destination on it. */
@@ -40,4 +89,9 @@ export interface ChannelAdapter {
   stop(): Promise<void>;
   /** Extra lines for /readyz (e.g. "teams: JWT validation OFF"). */
   readiness?(): Record<string, unknown>;
+  /**
+   * Deletes what the channel itself keeps about a conversation (privacy erasure); returns keys deleted.
+   * Needs no init: the `users delete` command calls it without starting the channel.
+   */
+  forget?(ref: ConversationRef, store: { redis: ChannelRedis; keys: ChannelKeys }): Promise<number>;
 }

@@ -17,7 +17,7 @@ import { type GapRecord, InsightsStore } from "../src/insights/insights-store.ts
 import { Redactor } from "../src/insights/redaction.ts";
 import { buildReport } from "../src/insights/support-report.ts";
 import { createLogger } from "../src/logger.ts";
-import { keyspace } from "../src/redis/redis-client.ts";
+import { Keyspace } from "../src/redis/keyspace.ts";
 import { percentile, round, say, table } from "./stats.ts";
 
 const { values } = parseArgs({
@@ -32,7 +32,7 @@ const GAPS = Number(values.gaps ?? 2000);
 export async function runSupportBench(json = false): Promise<Record<string, unknown>> {
   const prefix = `bench-${randomUUID()}`;
   const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
-  const keys = keyspace(prefix);
+  const keys = new Keyspace(prefix);
   const logger = createLogger({ level: "silent" });
   const store = new InsightsStore({ redis, keys, retentionMs: 90 * 86_400_000 });
   const recorder = new InsightsRecorder({ store, redactor: new Redactor(), turns: async () => [], logger });

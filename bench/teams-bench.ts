@@ -46,14 +46,13 @@ async function chat(baseUrl: string, connector: FakeBotConnector, question: stri
 async function measure(streamIntervalMs: number, concurrency: number): Promise<Sample[]> {
   const connector = new FakeBotConnector();
   await connector.start();
-  const adapter = new TeamsAdapter({ streamIntervalMs });
   const harness = await startHarness({
     env: {
       TEAMS_SERVICE_URL_ALLOWLIST: connector.origin,
       MAX_ANSWER_TOKENS: String(MAX_TOKENS),
       LLM_SEQUENCES: "16",
     },
-    adapters: [adapter],
+    adapters: (config) => [new TeamsAdapter(config.teams, { streamIntervalMs })],
   });
   try {
     // Warm-up: the first answer loads lazily initialised parts of the model and the SDK.
@@ -66,7 +65,7 @@ async function measure(streamIntervalMs: number, concurrency: number): Promise<S
       );
       samples.push(...(await Promise.all(round)));
     }
-    await adapter.idle();
+    await (harness.gateway.adapters[0] as TeamsAdapter).idle();
     return samples;
   } finally {
     await harness.stop();

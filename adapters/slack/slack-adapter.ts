@@ -2,7 +2,7 @@ import { App, type Receiver, webApi } from "@slack/bolt";
 import type { Config } from "../../src/config.ts";
 import type { FeedbackService } from "../../src/conversation/feedback.ts";
 import { asCodedError, ConfigError } from "../../src/errors.ts";
-import { HandoffService } from "../../src/handoff/handoff-service.ts";
+import type { HandoffService } from "../../src/handoff/handoff-service.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { AdapterContext, ChannelAdapter } from "../types.ts";
 import { boltLogger } from "./bolt-logger.ts";
@@ -52,8 +52,8 @@ export function slackTransport(slack: Config["slack"]): SlackTransport {
 }
 
 /** True when the configuration asks for the Slack channel at all. */
-export function slackEnabled(config: Config): boolean {
-  return config.slack.botToken !== undefined;
+export function slackEnabled(slack: Config["slack"]): boolean {
+  return slack.botToken !== undefined;
 }
 
 /** The Web API base URL must end with "/": the client appends method names to it. */
@@ -68,6 +68,7 @@ function apiUrl(raw: string | undefined): string | undefined {
  */
 export class SlackAdapter implements ChannelAdapter {
   readonly channel = "slack" as const;
+  readonly #slack: Config["slack"];
   readonly #options: SlackAdapterOptions;
   readonly #streaming: StreamingSupport = { enabled: true };
   #delivery: SlackDelivery | undefined;
@@ -81,13 +82,14 @@ export class SlackAdapter implements ChannelAdapter {
   #feedback: FeedbackService | undefined;
   #handoff: HandoffService | undefined;
 
-  constructor(options: SlackAdapterOptions = {}) {
+  constructor(slack: Config["slack"], options: SlackAdapterOptions = {}) {
+    this.#slack = slack;
     this.#options = options;
   }
 
   async init(context: AdapterContext): Promise<void> {
-    const { config, logger, redis } = context;
-    const slack = config.slack;
+    const { logger, redis, keys, limits } = context;
+    const slack = this.#slack;
     const log = logger.child({ component: "slack" });
     this.#ctx = context;
     this.#log = log;
@@ -102,7 +104,7 @@ export class SlackAdapter implements ChannelAdapter {
     if (this.#transport === "socket" && !slack.appToken) {
       throw new ConfigError("SLACK_APP_TOKEN (xapp-...) is required for Slack Socket Mode.");
     }
-    const bLogger = boltLogger(log, { content: config.log.content });
+    const bLogger = boltLogger(log, { content: limits.logContent });
     const slackApiUrl = apiUrl(slack.apiUrl);
     const clientOptions: webApi.WebClientOptions = {
       ...(slackApiUrl ? { slackApiUrl } : {}),
@@ -126,7 +128,7 @@ export class SlackAdapter implements ChannelAdapter {
         "slack auth.test failed; will retry on first event",
       );
     }
-    this.#dedupe = new SlackEventDedupe(redis, config.redis.prefix, config.conversation.dedupeTtlSeconds);
+    this.#dedupe = new SlackEventDedupe(redis, keys, limits.dedupeTtlSeconds);
     this.#receiver =
       this.#transport === "socket"
         ? new SlackSocketReceiver({
@@ -137,7 +139,7 @@ export class SlackAdapter implements ChannelAdapter {
             ...(this.#options.ackDeadlineMs ? { ackDeadlineMs: this.#options.ackDeadlineMs } : {}),
           })
         : new SlackHttpReceiver({
-            app: context.app,
+            app: context.routes,
             signingSecret: slack.signingSecret as string,
             logger: log,
             ...(this.#options.ackDeadlineMs ? { ackDeadlineMs: this.#options.ackDeadlineMs } : {}),
@@ -164,13 +166,13 @@ export class SlackAdapter implements ChannelAdapter {
       conversations: context.conversations,
       outbox: new SlackOutbox({
         redis,
-        prefix: config.redis.prefix,
+        keys,
         ...(this.#options.outboxLeaseMs ? { leaseMs: this.#options.outboxLeaseMs } : {}),
       }),
       streaming: this.#streaming,
       controls: () => this.#controls(),
       logger: log,
-      followTimeoutMs: config.llm.answerTimeoutMs + 60_000,
+      followTimeoutMs: limits.answerTimeoutMs + 60_000,
       ...(this.#options.sweepIntervalMs ? { sweepIntervalMs: this.#options.sweepIntervalMs } : {}),
       ...(this.#options.appendIntervalMs !== undefined
         ? { appendIntervalMs: this.#options.appendIntervalMs }
@@ -211,7 +213,7 @@ export class SlackAdapter implements ChannelAdapter {
 
   async stop(): Promise<void> {
     await this.#bolt?.stop().catch(() => undefined);
-    await this.#delivery?.stop(this.#ctx?.config.queue.shutdownGraceMs ?? 0);
+    await this.#delivery?.stop(this.#ctx?.limits.shutdownGraceMs ?? 0);
   }
 
   readiness(): Record<string, unknown> {
@@ -229,17 +231,9 @@ export class SlackAdapter implements ChannelAdapter {
 
   /** The shared handoff service, with the support channel registered when SLACK_HANDOFF_CHANNEL is set. */
   #handoffService(context: AdapterContext, client: webApi.WebClient): HandoffService | undefined {
-    const channel = context.config.slack.handoffChannel;
-    let service = context.handoff;
-    if (channel) {
-      service ??= new HandoffService({
-        turns: (ref) => context.conversations.turns(ref),
-        logger: context.logger,
-        redis: context.redis,
-        prefix: context.config.redis.prefix,
-      });
-      service.register(new SlackHandoffDestination(client, channel));
-    }
+    const channel = this.#slack.handoffChannel;
+    const service = context.handoff;
+    if (channel) service?.register(new SlackHandoffDestination(client, channel));
     return service;
   }
 

@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { ChannelRedis } from "../types.ts";
 
 /**
  * While an event is being accepted its key lives this long: long enough to drop a redelivery that
@@ -14,8 +15,8 @@ const IN_FLIGHT_SECONDS = 30;
  */
 export class SlackEventDedupe {
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: ChannelRedis,
+    private readonly keys: ChannelKeys,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -36,6 +37,6 @@ export class SlackEventDedupe {
   }
 
   #key(eventId: string): string {
-    return `${this.prefix}:slack:event:${eventId}`;
+    return this.keys.key("event", eventId);
   }
 }

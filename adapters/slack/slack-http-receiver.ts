@@ -1,13 +1,13 @@
 import type { App, Receiver, ReceiverEvent } from "@slack/bolt";
-import express, { type Express, type Request, type Response } from "express";
+import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { asCodedError, type CodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { verifySlackSignature } from "./slack-signature.ts";
 
 export interface SlackHttpReceiverOptions {
-  /** The gateway's express app; the receiver mounts one POST route on it. */
-  app: Express;
+  /** The channel's router on the gateway; the receiver mounts one POST route on it. */
+  app: Router;
   signingSecret: string;
   logger: Logger;
   /** @defaultValue "/slack/events" */
@@ -56,7 +56,7 @@ const EnvelopeSchema = z.discriminatedUnion("type", [
  */
 export class SlackHttpReceiver implements Receiver {
   readonly #options: Required<Omit<SlackHttpReceiverOptions, "app" | "logger">>;
-  readonly #express: Express;
+  readonly #express: Router;
   readonly #logger: Logger;
   #bolt: App | undefined;
   #accepting = false;

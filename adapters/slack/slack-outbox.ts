@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { ChannelRedis } from "../types.ts";
 import type { SlackReplyTarget } from "./slack-message.ts";
 
 /** One accepted answer that is owed to a Slack thread. */
@@ -13,8 +14,8 @@ export interface OutboxEntry {
 }
 
 export interface SlackOutboxOptions {
-  redis: Redis;
-  prefix: string;
+  redis: ChannelRedis;
+  keys: ChannelKeys;
   /** How long a delivery is owned without a renewal. @defaultValue 30000 */
   leaseMs?: number;
   /** Failed attempts after which an answer is dropped (and logged). @defaultValue 10 */
@@ -28,16 +29,16 @@ export interface SlackOutboxOptions {
  */
 export class SlackOutbox {
   readonly owner = randomUUID();
-  readonly #redis: Redis;
+  readonly #redis: ChannelRedis;
   readonly #key: string;
-  readonly #prefix: string;
+  readonly #keys: ChannelKeys;
   readonly leaseMs: number;
   readonly maxAttempts: number;
 
-  constructor({ redis, prefix, leaseMs = 30_000, maxAttempts = 10 }: SlackOutboxOptions) {
+  constructor({ redis, keys, leaseMs = 30_000, maxAttempts = 10 }: SlackOutboxOptions) {
     this.#redis = redis;
-    this.#prefix = prefix;
-    this.#key = `${prefix}:slack:outbox`;
+    this.#keys = keys;
+    this.#key = keys.key("outbox");
     this.leaseMs = leaseMs;
     this.maxAttempts = maxAttempts;
   }
@@ -97,6 +98,6 @@ export class SlackOutbox {
   }
 
   #lease(messageId: string): string {
-    return `${this.#prefix}:slack:outbox:lease:${messageId}`;
+    return this.#keys.key("outbox", "lease", messageId);
   }
 }

@@ -7,6 +7,7 @@ import {
 } from "botbuilder";
 import type { AuthenticateRequestResult, BotFrameworkAuthentication } from "botframework-connector";
 import express, { type NextFunction, type Request, type Response } from "express";
+import type { Config } from "../../src/config.ts";
 import type { Channel } from "../../src/conversation/inbound-message.ts";
 import { asCodedError, type CodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
@@ -70,14 +71,18 @@ export class TeamsAdapter implements ChannelAdapter {
   private validating = false;
   private outboxSize = 0;
 
-  constructor(private readonly options: TeamsAdapterOptions = {}) {}
+  constructor(
+    private readonly teams: Config["teams"],
+    private readonly options: TeamsAdapterOptions = {},
+  ) {}
 
   async init(context: AdapterContext): Promise<void> {
-    const { config } = context;
+    const { teams } = this;
+    const { limits } = context;
     this.ctx = context;
     const logger = context.logger.child({ component: "teams" });
     this.logger = logger;
-    this.validating = jwtValidationEnabled(config.teams);
+    this.validating = jwtValidationEnabled(teams);
     if (!this.validating) {
       logger.warn(
         "TEAMS JWT VALIDATION IS OFF: MICROSOFT_APP_ID is not set, so anyone who can reach /api/messages can post " +
@@ -85,29 +90,24 @@ export class TeamsAdapter implements ChannelAdapter {
           "(and MICROSOFT_APP_TENANT_ID for a single-tenant bot) in production.",
       );
     }
-    this.auth = createTeamsAuthentication(config.teams, this.options.auth);
+    this.auth = createTeamsAuthentication(teams, this.options.auth);
     this.cloud = new GatewayCloudAdapter(this.auth);
-    this.delivery = new TeamsDelivery(this.cloud, config.teams.appId ?? "", logger, this.options.retry);
-    this.outbox = new TeamsOutbox(context.redis, config.redis.prefix);
-    const claimSeconds =
-      this.options.followClaimSeconds ?? Math.ceil(config.llm.answerTimeoutMs / 1000) + 120;
-    this.pending = new TeamsPendingAnswers(context.redis, config.redis.prefix, claimSeconds);
+    this.delivery = new TeamsDelivery(this.cloud, teams.appId ?? "", logger, this.options.retry);
+    this.outbox = new TeamsOutbox(context.redis, context.keys);
+    const claimSeconds = this.options.followClaimSeconds ?? Math.ceil(limits.answerTimeoutMs / 1000) + 120;
+    this.pending = new TeamsPendingAnswers(context.redis, context.keys, claimSeconds);
     // Shared feedback and handoff services, when the gateway provides them.
     const { feedback, handoff } = context;
-    if (handoff && config.teams.handoffConversation) {
+    if (handoff && teams.handoffConversation) {
       handoff.register(
-        new TeamsHandoffDestination(
-          this.delivery,
-          context.redis,
-          config.redis.prefix,
-          config.teams.handoffConversation,
-        ),
+        new TeamsHandoffDestination(this.delivery, context.redis, context.keys, teams.handoffConversation),
       );
     }
     this.handler = new TeamsTurnHandler({
-      config,
+      teams,
       conversations: context.conversations,
       redis: context.redis,
+      keys: context.keys,
       logger,
       pending: this.pending,
       follow: (request) => this.startFollowing(request),
@@ -115,11 +115,11 @@ export class TeamsAdapter implements ChannelAdapter {
       handoff,
     });
     const path = this.options.path ?? "/api/messages";
-    context.app.post(path, express.json({ limit: "1mb" }), (req, res) => {
+    context.routes.post(path, express.json({ limit: "1mb" }), (req, res) => {
       void this.handle(req, res);
     });
     // Body-parser errors (malformed JSON, oversized bodies) arrive here, before the route runs.
-    context.app.use(path, (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    context.routes.use(path, (error: unknown, _req: Request, res: Response, next: NextFunction) => {
       const e = error as { type?: string; status?: number };
       if (e?.type === "entity.parse.failed") {
         return sendError(res, new GatewayError(ErrorCode.MalformedJson, "The activity is not valid JSON."));
@@ -177,7 +177,7 @@ export class TeamsAdapter implements ChannelAdapter {
     try {
       activity = checkActivityShape(req.body);
     } catch (error) {
-      ctx.metrics.rejected.inc({ channel: "teams", code: asCodedError(error).code });
+      ctx.metrics.rejected(asCodedError(error).code);
       sendError(res, asCodedError(error));
       return;
     }
@@ -190,7 +190,7 @@ export class TeamsAdapter implements ChannelAdapter {
         { conversationId: activity.conversation.id, status },
         "teams request failed authentication",
       );
-      ctx.metrics.rejected.inc({ channel: "teams", code: ErrorCode.Unauthorized });
+      ctx.metrics.rejected(ErrorCode.Unauthorized);
       sendError(
         res,
         status !== undefined && status >= 500
@@ -201,13 +201,13 @@ export class TeamsAdapter implements ChannelAdapter {
     }
     const refusal = this.refusal(activity);
     if (refusal) {
-      ctx.metrics.rejected.inc({ channel: "teams", code: refusal.code });
+      ctx.metrics.rejected(refusal.code);
       sendError(res, refusal);
       return;
     }
     try {
-      if (ctx.config.teams.handoffConversation) {
-        await ctx.redis.set(serviceUrlKey(ctx.config.redis.prefix), activity.serviceUrl);
+      if (this.teams.handoffConversation) {
+        await ctx.redis.set(serviceUrlKey(ctx.keys), activity.serviceUrl);
       }
       const invoke: InvokeResponse | undefined = await cloud.run(authResult, activity, handler.handle);
       res.status(invoke?.status ?? 200);
@@ -222,8 +222,7 @@ export class TeamsAdapter implements ChannelAdapter {
 
   /** Allow-lists, checked after authentication so that they reveal nothing to strangers. */
   private refusal(activity: Activity): CodedError | undefined {
-    const teams = this.ctx?.config.teams;
-    if (!teams) return undefined;
+    const teams = this.teams;
     if (!serviceUrlAllowed(activity.serviceUrl, teams.serviceUrlAllowlist)) {
       return new GatewayError(
         ErrorCode.Forbidden,
@@ -258,7 +257,6 @@ export class TeamsAdapter implements ChannelAdapter {
     const logger = this.logger;
     if (!ctx || !delivery || !logger) return;
     const conversationId = reference.conversation?.id ?? "";
-    const prefix = ctx.config.redis.prefix;
     const sink = new TeamsReplySink({
       delivery,
       reference,
@@ -275,10 +273,10 @@ export class TeamsAdapter implements ChannelAdapter {
         : { typingIntervalMs: this.options.typingIntervalMs }),
       keep: (id, activity, error) => this.keep(id, reference, activity, error),
       onDelivered: async (activityIds) => {
-        const ttl = ctx.config.conversation.dedupeTtlSeconds;
+        const ttl = ctx.limits.dedupeTtlSeconds;
         const multi = ctx.redis.multi();
         for (const activityId of activityIds)
-          multi.set(sentKey(prefix, conversationId, activityId), messageId, "EX", ttl);
+          multi.set(sentKey(ctx.keys, conversationId, activityId), messageId, "EX", ttl);
         await multi.exec();
         await this.pending?.settle(messageId, ttl);
       },
@@ -305,7 +303,7 @@ export class TeamsAdapter implements ChannelAdapter {
     );
     await outbox.add({ messageId, reference, activity }, this.options.outboxIntervalMs ?? 5000);
     // From here the outbox owns the answer; it is no longer pending a follower.
-    await this.pending?.settle(messageId, this.ctx?.config.conversation.dedupeTtlSeconds ?? 86_400);
+    await this.pending?.settle(messageId, this.ctx?.limits.dedupeTtlSeconds ?? 86_400);
     this.outboxSize = await outbox.size();
   }
 
@@ -319,7 +317,7 @@ export class TeamsAdapter implements ChannelAdapter {
     if (!outbox || !delivery || this.stopping) return;
     const maxAttempts = this.options.outboxMaxAttempts ?? 50;
     try {
-      const maxAgeMs = (this.ctx?.config.conversation.dedupeTtlSeconds ?? 86_400) * 1000;
+      const maxAgeMs = (this.ctx?.limits.dedupeTtlSeconds ?? 86_400) * 1000;
       for (const orphan of (await this.pending?.adoptOrphans(maxAgeMs)) ?? []) {
         this.logger?.warn(
           { conversationId: orphan.reference.conversation?.id, messageId: orphan.messageId },

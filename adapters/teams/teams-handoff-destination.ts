@@ -1,11 +1,12 @@
 import type { ConversationReference } from "botbuilder";
-import type { Redis } from "ioredis";
 import type { HandoffDestination, HandoffRecord } from "../../src/handoff/handoff-service.ts";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { ChannelRedis } from "../types.ts";
 import type { TeamsDelivery } from "./teams-delivery.ts";
 
 /** Where the adapter remembers the last serviceUrl Teams used: proactive messages need one. */
-export function serviceUrlKey(prefix: string): string {
-  return `${prefix}:teams:service-url`;
+export function serviceUrlKey(keys: ChannelKeys): string {
+  return keys.key("service-url");
 }
 
 function summary(record: HandoffRecord): string {
@@ -35,13 +36,13 @@ export class TeamsHandoffDestination implements HandoffDestination {
 
   constructor(
     private readonly delivery: TeamsDelivery,
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: ChannelRedis,
+    private readonly keys: ChannelKeys,
     private readonly conversationId: string,
   ) {}
 
   async deliver(record: HandoffRecord): Promise<void> {
-    const serviceUrl = await this.redis.get(serviceUrlKey(this.prefix));
+    const serviceUrl = await this.redis.get(serviceUrlKey(this.keys));
     if (serviceUrl === null) {
       throw new Error(
         "No Teams serviceUrl seen yet; the handoff conversation cannot be reached before Teams calls in.",

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Activity, ConversationReference } from "botbuilder";
-import type { Redis } from "ioredis";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { ChannelRedis } from "../types.ts";
 
 /** An answer that could not be delivered yet, kept in Redis until it is. */
 export interface OutboxEntry {
@@ -36,17 +37,17 @@ export class TeamsOutbox {
   private readonly dead: string;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: ChannelRedis,
+    private readonly keys: ChannelKeys,
     /** How long a claimed entry stays invisible to other gateways. */
     private readonly leaseMs = 60_000,
   ) {
-    this.index = `${prefix}:teams:outbox`;
-    this.dead = `${prefix}:teams:outbox:dead`;
+    this.index = keys.key("outbox");
+    this.dead = keys.key("outbox", "dead");
   }
 
   private key(id: string): string {
-    return `${this.prefix}:teams:outbox:entry:${id}`;
+    return this.keys.key("outbox", "entry", id);
   }
 
   /** Keeps an answer for a later attempt, due after `delayMs`. */

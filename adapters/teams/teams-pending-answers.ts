@@ -1,5 +1,6 @@
 import type { ConversationReference } from "botbuilder";
-import type { Redis } from "ioredis";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { ChannelRedis } from "../types.ts";
 import type { TeamsScope } from "./inbound-activity.ts";
 
 /** An accepted message whose answer has not reached Teams yet. */
@@ -20,16 +21,16 @@ export class TeamsPendingAnswers {
   private readonly index: string;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: ChannelRedis,
+    private readonly keys: ChannelKeys,
     /** How long a follower's claim lasts; longer than any answer may take. */
     private readonly claimSeconds: number,
   ) {
-    this.index = `${prefix}:teams:pending`;
+    this.index = keys.key("pending");
   }
 
   private claimKey(messageId: string): string {
-    return `${this.prefix}:teams:follow:${messageId}`;
+    return this.keys.key("follow", messageId);
   }
 
   /**

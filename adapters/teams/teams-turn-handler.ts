@@ -1,5 +1,4 @@
 import { type Activity, ActivityTypes, type ConversationReference, TurnContext } from "botbuilder";
-import type { Redis } from "ioredis";
 import type { Config } from "../../src/config.ts";
 import type { Conversations, ReplySink } from "../../src/conversation/conversations.ts";
 import type { FeedbackService } from "../../src/conversation/feedback.ts";
@@ -7,6 +6,8 @@ import type { ConversationRef, InboundMessage } from "../../src/conversation/inb
 import { asCodedError, ErrorCode, GatewayError } from "../../src/errors.ts";
 import type { HandoffService } from "../../src/handoff/handoff-service.ts";
 import type { Logger } from "../../src/logger.ts";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { ChannelRedis } from "../types.ts";
 import {
   botWasAdded,
   mentionsBot,
@@ -35,9 +36,11 @@ export interface FollowRequest {
 }
 
 export interface TeamsTurnHandlerOptions {
-  config: Config;
+  /** Teams settings (allowed tenants, the hand-off conversation). */
+  teams: Config["teams"];
   conversations: Conversations;
-  redis: Redis;
+  redis: ChannelRedis;
+  keys: ChannelKeys;
   logger: Logger;
   /** Who follows which answer; a redelivered activity finds its answer already claimed. */
   pending: TeamsPendingAnswers;
@@ -50,8 +53,8 @@ export interface TeamsTurnHandlerOptions {
 }
 
 /** Which Teams activity id carried which answer (feedback arrives naming the activity). */
-export function sentKey(prefix: string, conversationId: string, activityId: string): string {
-  return `${prefix}:teams:sent:${conversationId}:${activityId}`;
+export function sentKey(keys: ChannelKeys, conversationId: string, activityId: string): string {
+  return keys.key("sent", conversationId, activityId);
 }
 
 /**
@@ -153,9 +156,7 @@ export class TeamsTurnHandler {
       await respond(400);
       return;
     }
-    const turnId = await this.o.redis.get(
-      sentKey(this.o.config.redis.prefix, activity.conversation.id, activity.replyToId),
-    );
+    const turnId = await this.o.redis.get(sentKey(this.o.keys, activity.conversation.id, activity.replyToId));
     if (turnId === null || !this.o.feedback) {
       await respond(404);
       return;

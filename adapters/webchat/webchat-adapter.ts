@@ -1,5 +1,7 @@
-import { RateLimiter } from "../../src/conversation/rate-limiter.ts";
-import type { AdapterContext, ChannelAdapter } from "../types.ts";
+import type { Config } from "../../src/config.ts";
+import type { ConversationRef } from "../../src/conversation/inbound-message.ts";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { AdapterContext, ChannelAdapter, ChannelRedis } from "../types.ts";
 import { OriginPolicy, sitesFromConfig } from "./origin-policy.ts";
 import { SessionTokens } from "./session-token.ts";
 import { webchatActionsRoutes } from "./webchat-actions-routes.ts";
@@ -9,25 +11,35 @@ import { WebchatStore } from "./webchat-store.ts";
 import { loadWidget, widgetRoutes } from "./widget-routes.ts";
 
 /** The web chat channel: a JSON + SSE API under /webchat/v1, used by the embeddable widget. */
+export interface WebchatAdapterOptions {
+  webchat: Config["webchat"];
+  /** The gateway's public base URL (PUBLIC_URL), when set. */
+  publicUrl?: string;
+  /** Web chat requests per client IP per minute (0: no limit). */
+  ipPerMinute: number;
+}
+
 export class WebchatAdapter implements ChannelAdapter {
   readonly channel = "webchat" as const;
+  readonly #options: WebchatAdapterOptions;
+
+  constructor(options: WebchatAdapterOptions) {
+    this.#options = options;
+  }
 
   async init(context: AdapterContext): Promise<void> {
-    const { config, redis, app, conversations, logger } = context;
-    const keys = (...parts: string[]) => [config.redis.prefix, ...parts].join(":");
-    const store = new WebchatStore(redis, keys, config.webchat.tokenTtlSeconds);
-    const tokens = new SessionTokens(
-      await store.sharedSecret(config.webchat.tokenSecret),
-      config.webchat.tokenTtlSeconds,
-    );
+    const { redis, keys, routes: app, conversations, logger, limits } = context;
+    const { webchat, publicUrl, ipPerMinute } = this.#options;
+    const store = new WebchatStore(redis, keys, webchat.tokenTtlSeconds);
+    const tokens = new SessionTokens(await store.sharedSecret(webchat.tokenSecret), webchat.tokenTtlSeconds);
     // JSON escaping can grow text up to 6x; the body limit leaves room, the character limit is exact.
-    const bodyLimit = `${Math.max(16, Math.ceil((config.conversation.maxMessageChars * 6 + 1024) / 1024))}kb`;
+    const bodyLimit = `${Math.max(16, Math.ceil((limits.maxMessageChars * 6 + 1024) / 1024))}kb`;
     // Origin allow-list + CORS, per-IP limit, identity check and site binding, before every API route.
     const guard = new WebchatGuard({
-      policy: new OriginPolicy(sitesFromConfig(config.webchat), config.server.publicUrl),
+      policy: new OriginPolicy(sitesFromConfig(webchat), publicUrl),
       store,
-      rateLimiter: new RateLimiter(redis, keys),
-      ipPerMinute: config.rateLimit.ipPerMinute,
+      rateLimiter: context.rateLimiter,
+      ipPerMinute,
       logger: logger.child({ component: "webchat-guard" }),
     });
     app.use("/webchat/v1", guard.router);
@@ -58,4 +70,11 @@ export class WebchatAdapter implements ChannelAdapter {
   async start(): Promise<void> {}
 
   async stop(): Promise<void> {}
+
+  async forget(
+    ref: ConversationRef,
+    { redis, keys }: { redis: ChannelRedis; keys: ChannelKeys },
+  ): Promise<number> {
+    return new WebchatStore(redis, keys, this.#options.webchat.tokenTtlSeconds).forget(ref.conversationKey);
+  }
 }

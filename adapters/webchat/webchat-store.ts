@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
-import type { Keyspace } from "../../src/redis/redis-client.ts";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { ChannelRedis } from "../types.ts";
 
 export interface WebchatConversation {
   id: string;
@@ -11,11 +11,11 @@ export interface WebchatConversation {
 
 /** Web-chat conversations known to the gateway (Redis hashes with the session's lifetime). */
 export class WebchatStore {
-  readonly #redis: Redis;
-  readonly #keys: Keyspace;
+  readonly #redis: ChannelRedis;
+  readonly #keys: ChannelKeys;
   readonly #ttl: number;
 
-  constructor(redis: Redis, keys: Keyspace, ttlSeconds: number) {
+  constructor(redis: ChannelRedis, keys: ChannelKeys, ttlSeconds: number) {
     this.#redis = redis;
     this.#keys = keys;
     this.#ttl = ttlSeconds;
@@ -24,7 +24,7 @@ export class WebchatStore {
   async create(tenant: string, userId?: string): Promise<WebchatConversation> {
     const id = `c${randomBytes(16).toString("hex")}`;
     const conversation = { id, tenant, userId: userId ?? `anon-${id}`, createdAt: Date.now() };
-    const key = this.#keys("wc", "conv", id);
+    const key = this.#keys.key("conv", id);
     await this.#redis
       .multi()
       .hset(key, { tenant, userId: conversation.userId, createdAt: conversation.createdAt })
@@ -35,14 +35,14 @@ export class WebchatStore {
 
   async get(id: string): Promise<WebchatConversation | undefined> {
     if (!/^c[0-9a-f]{32}$/.test(id)) return undefined;
-    const data = await this.#redis.hgetall(this.#keys("wc", "conv", id));
+    const data = await this.#redis.hgetall(this.#keys.key("conv", id));
     if (!data.tenant || !data.userId) return undefined;
     return { id, tenant: data.tenant, userId: data.userId, createdAt: Number(data.createdAt) };
   }
 
   /** Keeps an active conversation alive as long as its token would be. */
   async touch(id: string): Promise<void> {
-    await this.#redis.expire(this.#keys("wc", "conv", id), this.#ttl);
+    await this.#redis.expire(this.#keys.key("conv", id), this.#ttl);
   }
 
   /**
@@ -51,8 +51,13 @@ export class WebchatStore {
    */
   async sharedSecret(configured: string | undefined): Promise<string> {
     if (configured) return configured;
-    const key = this.#keys("wc", "secret");
+    const key = this.#keys.key("secret");
     await this.#redis.set(key, randomBytes(32).toString("base64url"), "NX");
     return (await this.#redis.get(key)) as string;
+  }
+
+  /** Forgets a conversation's session (privacy erasure). */
+  async forget(id: string): Promise<number> {
+    return this.#redis.del(this.#keys.key("conv", id));
   }
 }

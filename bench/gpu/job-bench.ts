@@ -60,7 +60,7 @@ const question = (round: number, i: number) =>
       (sampleQuestions[(i + round * 11) % sampleQuestions.length] as string);
 
 const harness = await startHarness({
-  adapters: [],
+  adapters: () => [],
   env: {
     MODEL_PATH: values.model,
     LLM_GPU: values.gpu,

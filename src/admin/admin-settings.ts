@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { ErrorCode, GatewayError } from "../errors.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 
 /** Settings an admin may change at run time; every gateway reads them from Redis (cached briefly). */
 export const SettingsSchema = z
@@ -23,7 +23,7 @@ export class AdminSettings {
 
   constructor(redis: Redis, keys: Keyspace, defaults: Settings) {
     this.#redis = redis;
-    this.#key = keys("settings");
+    this.#key = keys.settings();
     this.#defaults = defaults;
   }
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ChannelSchema } from "../conversation/inbound-message.ts";
 import { SnippetSchema } from "../knowledge/citation.ts";
+import { shardOf } from "../redis/keyspace.ts";
 
 /** Version 1 of the data every inference job carries; bump `v` on any incompatible change. */
 export const AnswerJobSchema = z.object({
@@ -21,16 +22,22 @@ export type AnswerJob = z.infer<typeof AnswerJobSchema>;
 
 /**
  * The job id and answer id of a platform message. Derived (not random) so that a retried delivery maps
- * to the same job; hex keeps it free of ':' and never integer-like, as BullMQ requires of custom ids.
+ * to the same job; hex keeps it free of ':' and never integer-like, as BullMQ requires of custom ids. The
+ * second character is the conversation's shard, so the message's keys share its conversation's hash tag.
  */
-export function messageIdFor(channel: string, tenant: string, platformMessageId: string): string {
+export function messageIdFor(message: {
+  channel: string;
+  tenant: string;
+  conversationKey: string;
+  platformMessageId: string;
+}): string {
   const digest = createHash("sha256")
-    .update(`${channel}\u0000${tenant}\u0000${platformMessageId}`)
+    .update(`${message.channel}\u0000${message.tenant}\u0000${message.platformMessageId}`)
     .digest("hex");
-  return `m${digest.slice(0, 32)}`;
+  return `m${shardOf(message)}${digest.slice(0, 31)}`;
 }
 
 /** A seed per message: a job retried on another worker regenerates the same text. */
 export function seedFor(messageId: string): number {
-  return Number.parseInt(messageId.slice(1, 9), 16);
+  return Number.parseInt(messageId.slice(2, 10), 16);
 }

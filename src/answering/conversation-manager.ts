@@ -21,12 +21,11 @@ import type { Snippet } from "../knowledge/citation.ts";
 import type { Retriever } from "../knowledge/retriever.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import { type Keyspace, shardOf } from "../redis/keyspace.ts";
 import { followAnswer } from "./answer-follower.ts";
 import { type AnswerJob, messageIdFor } from "./answer-job.ts";
 import type { AnswerLedger } from "./answer-ledger.ts";
 import { compareIds, type ReplyHub } from "./reply-hub.ts";
-import { replyKey } from "./reply-stream.ts";
 
 /** What a SubmissionGate decides for a new message, before any answer job exists. */
 export type GateDecision =
@@ -120,7 +119,7 @@ export class ConversationManager implements Conversations {
         `The message is too long (${text.length} characters; the limit is ${config.conversation.maxMessageChars}).`,
       );
     }
-    const messageId = messageIdFor(msg.channel, msg.tenant, msg.platformMessageId);
+    const messageId = messageIdFor(msg);
     const seen = await ledger.exists(messageId);
     if (!seen) {
       try {
@@ -189,7 +188,7 @@ export class ConversationManager implements Conversations {
     const ref = conversationRefOf(msg);
     const claim = await this.#o.ledger.claim(ref, messageId);
     if (claim.duplicate) return { messageId, duplicate: true };
-    await this.#o.ledger.finish(ref, messageId, {
+    await this.#o.ledger.finish(messageId, {
       t: "final",
       d: { text, citations: [], kind: "handoff", tokens: 0, at: Date.now() },
     });
@@ -202,9 +201,10 @@ export class ConversationManager implements Conversations {
    * show the conversation's log (web chat). Not kept as a turn: the bot's context stays its own.
    */
   async relay(ref: ConversationRef, text: string, id: string): Promise<string> {
-    const messageId = `human-${id}`;
+    // Sharded like a message id, so its record and stream live with the conversation's keys.
+    const messageId = `r${shardOf(ref)}${id.replace(/[^0-9a-zA-Z]/g, "").slice(0, 40)}`;
     await this.#o.ledger.claim(ref, messageId);
-    await this.#o.ledger.finish(ref, messageId, {
+    await this.#o.ledger.finish(messageId, {
       t: "final",
       d: { text, citations: [], kind: "human", tokens: 0, at: Date.now() },
     });
@@ -213,17 +213,16 @@ export class ConversationManager implements Conversations {
 
   async follow(messageId: string, sink: ReplySink, options: FollowOptions = {}): Promise<void> {
     const { keys, hub, ledger, metrics } = this.#o;
-    const state = await ledger.state(messageId);
-    if (state.state === undefined) {
+    const record = await ledger.record(messageId);
+    if (record === undefined) {
       throw new GatewayError(ErrorCode.NotFound, `Unknown message ${messageId}.`);
     }
-    if (options.after && options.after !== "0" && state.state === "done") {
+    if (options.after && options.after !== "0" && record.state === "done") {
       // Resuming at (or after) a finished answer's last entry: nothing is left to send for it.
       const lastId = await ledger.lastReplyEntryId(messageId);
       if (lastId === undefined || compareIds(lastId, options.after) <= 0) return;
     }
-    const acceptedAt = Number(state.at ?? Date.now());
-    const channel = state.ch ?? "unknown";
+    const { acceptedAt, channel } = record;
     let firstChunk = true;
     let firstAt: number | undefined;
     const gate = this.#o.gate;
@@ -253,7 +252,7 @@ export class ConversationManager implements Conversations {
         await sink.onError(failure);
       },
     };
-    await followAnswer(hub, replyKey(keys, messageId), messageId, measured, options);
+    await followAnswer(hub, keys.reply(messageId), messageId, measured, options);
   }
 
   async turns(ref: ConversationRef): Promise<Turn[]> {
@@ -261,7 +260,7 @@ export class ConversationManager implements Conversations {
   }
 
   async conversationOf(messageId: string): Promise<string | undefined> {
-    return (await this.#o.ledger.state(messageId)).conv;
+    return (await this.#o.ledger.record(messageId))?.conversationKey;
   }
 
   watch(

@@ -3,14 +3,15 @@ import type { Redis } from "ioredis";
 import type { ContextStore } from "../conversation/context-store.ts";
 import type { AnswerKind } from "../conversation/conversations.ts";
 import { buildPrompt, citationsUsed, NO_ANSWER_TEXT } from "../conversation/prompt-builder.ts";
+import type { Turn } from "../conversation/turn.ts";
 import { ErrorCode } from "../errors.ts";
 import type { Engine } from "../inference/engine.ts";
 import type { Snippet } from "../knowledge/citation.ts";
 import { composeExcerptAnswer } from "../knowledge/excerpt-answer.ts";
 import type { Logger } from "../logger.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 import { type AnswerJob, AnswerJobSchema, seedFor } from "./answer-job.ts";
-import type { AnswerLedger } from "./answer-ledger.ts";
+import type { AnswerLedger, MessageRecord } from "./answer-ledger.ts";
 import { ReplyWriter } from "./reply-stream.ts";
 
 export const NO_MODEL_TEXT =
@@ -71,7 +72,7 @@ export class InferenceWorker {
     const o = this.#o;
     // Cancellation reaches whichever worker holds the job through pub/sub.
     this.#subscriber = o.redis.duplicate();
-    await this.#subscriber.subscribe(o.keys("cancel"));
+    await this.#subscriber.subscribe(o.keys.cancelChannel());
     this.#subscriber.on("message", (_channel: string, messageId: string) => {
       this.#controllers.get(messageId)?.abort("cancelled");
     });
@@ -124,22 +125,23 @@ export class InferenceWorker {
     }
     const data = parsed.data;
     const { ledger } = this.#o;
-    const state = await ledger.state(data.messageId);
-    if (state.state === "done") return { kind: "already-done" };
-    if (state.cancelled === "1") {
+    const record = await ledger.record(data.messageId);
+    if (record?.state === "done") {
+      // Finished, but perhaps by a worker that died before appending its turn: make sure it is kept.
+      if (record.turn) await this.#o.contextStore.append(data.conversation, record.turn);
+      return { kind: "already-done" };
+    }
+    if (record?.cancelled) {
       await this.#finishError(data, ErrorCode.Cancelled, "The answer was cancelled.");
       return { kind: "cancelled" };
     }
     if (data.previousMessageId) {
-      const prev = await ledger.state(data.previousMessageId);
-      if (
-        prev.state !== undefined &&
-        prev.state !== "done" &&
-        !(await this.#lost(data.previousMessageId, prev))
-      ) {
+      const prev = await ledger.record(data.previousMessageId);
+      if (prev !== undefined && prev.state !== "done" && !(await this.#lost(data.previousMessageId, prev))) {
         await job.moveToDelayed(Date.now() + ORDER_RECHECK_MS, token);
         throw new DelayedError();
       }
+      return this.#answer(job, data, token, prev?.turn);
     }
     return this.#answer(job, data, token);
   }
@@ -148,12 +150,13 @@ export class InferenceWorker {
    * A predecessor claimed but never enqueued (its gateway died between the two steps) must not block
    * the conversation forever: after a while without a job it is skipped.
    */
-  async #lost(messageId: string, state: Record<string, string>): Promise<boolean> {
-    if (state.state !== "queued" || Date.now() - Number(state.at ?? 0) < LOST_AFTER_MS) return false;
+  async #lost(messageId: string, record: MessageRecord): Promise<boolean> {
+    if (record.state !== "queued" || Date.now() - record.acceptedAt < LOST_AFTER_MS) return false;
     return (await this.#o.queue.getJobState(messageId)) === "unknown";
   }
 
-  async #answer(job: Job, data: AnswerJob, token?: string): Promise<{ kind: string }> {
+  /** @param previousTurn the turn the conversation's previous message made, which the prompt must include. */
+  async #answer(job: Job, data: AnswerJob, token?: string, previousTurn?: Turn): Promise<{ kind: string }> {
     const o = this.#o;
     const attempt = await o.ledger.beginAttempt(data.messageId);
     const writer = new ReplyWriter({ redis: o.redis, keys: o.keys, messageId: data.messageId, attempt });
@@ -178,7 +181,7 @@ export class InferenceWorker {
         citations = citationsUsed(text, data.snippets);
         writer.token(text);
       } else {
-        const result = await this.#generate(data, data.snippets, writer, controller.signal);
+        const result = await this.#generate(data, data.snippets, writer, controller.signal, previousTurn);
         if (controller.signal.aborted) {
           await writer.flush();
           const reason = controller.signal.reason;
@@ -214,12 +217,19 @@ export class InferenceWorker {
       }
       await writer.flush();
       const at = Date.now();
-      await o.ledger.finish(
-        data.conversation,
-        data.messageId,
-        { t: "final", d: { text, citations, kind, tokens, at } },
-        { id: data.messageId, question: data.question, answer: text, citations, at, userId: data.userId },
-      );
+      const turn = {
+        id: data.messageId,
+        question: data.question,
+        answer: text,
+        citations,
+        at,
+        userId: data.userId,
+      };
+      if (
+        await o.ledger.finish(data.messageId, { t: "final", d: { text, citations, kind, tokens, at } }, turn)
+      ) {
+        await o.contextStore.append(data.conversation, turn);
+      }
       return { kind };
     } catch (error) {
       await writer.flush().catch(() => undefined);
@@ -244,10 +254,22 @@ export class InferenceWorker {
     }
   }
 
-  async #generate(data: AnswerJob, snippets: Snippet[], writer: ReplyWriter, signal: AbortSignal) {
+  async #generate(
+    data: AnswerJob,
+    snippets: Snippet[],
+    writer: ReplyWriter,
+    signal: AbortSignal,
+    previousTurn?: Turn,
+  ) {
     const o = this.#o;
     const engine = o.engine as Engine;
-    const history = await o.contextStore.load(data.conversation);
+    let history = await o.contextStore.load(data.conversation);
+    // The previous message's worker appends its turn right after finishing; in the moment between (or
+    // if it died there) the turn is missing, and this answer appends it (the append is idempotent).
+    if (previousTurn && !history.some((t) => t.id === previousTurn.id)) {
+      await o.contextStore.append(data.conversation, previousTurn);
+      history = await o.contextStore.load(data.conversation);
+    }
     const prompt = buildPrompt({ question: data.question, snippets, history });
     return engine.generate(
       { ...prompt, maxTokens: o.maxAnswerTokens, temperature: o.temperature, seed: seedFor(data.messageId) },
@@ -256,7 +278,7 @@ export class InferenceWorker {
   }
 
   async #finishError(data: AnswerJob, code: ErrorCode, message: string): Promise<void> {
-    await this.#o.ledger.finish(data.conversation, data.messageId, {
+    await this.#o.ledger.finish(data.messageId, {
       t: "error",
       d: { code, message, at: Date.now() },
     });

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { AnswerKind } from "../conversation/conversations.ts";
 import type { Citation } from "../knowledge/citation.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 
 /**
  * One answer travels from worker to gateway as a Redis stream keyed by message id. Entries have two
@@ -18,7 +18,7 @@ export type ReplyEntry =
   | { t: "error"; d: { code: string; message: string; at: number } };
 
 export function replyKey(keys: Keyspace, messageId: string): string {
-  return keys("reply", messageId);
+  return keys.reply(messageId);
 }
 
 export function decodeEntry(fields: string[]): ReplyEntry | undefined {

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 
-/** What each worker process says about itself every few seconds (a key with a short TTL). */
+/** What each worker process says about itself every few seconds. */
 export interface WorkerStatus {
   id: string;
   state: "loading" | "ready" | "failed";
@@ -12,21 +12,46 @@ export interface WorkerStatus {
   at: number;
 }
 
+/** A worker not heard from for this long is gone (it beats every 5 s). */
 export const HEARTBEAT_TTL_SECONDS = 15;
 
+/**
+ * Heartbeats live in one hash (worker id -> status) beside a sorted set of when each was last seen, both
+ * under one hash tag: reading them is two commands on one slot, where a SCAN over per-worker keys would
+ * see only one node of a Redis Cluster.
+ */
 export async function publishWorkerStatus(redis: Redis, keys: Keyspace, status: WorkerStatus): Promise<void> {
-  await redis.set(keys("worker", status.id), JSON.stringify(status), "EX", HEARTBEAT_TTL_SECONDS);
+  const { statuses, seen } = keys.workers();
+  await redis
+    .multi()
+    .hset(statuses, status.id, JSON.stringify(status))
+    .zadd(seen, status.at, status.id)
+    .exec();
 }
 
-export async function readWorkerStatuses(redis: Redis, keys: Keyspace): Promise<WorkerStatus[]> {
-  const found: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", keys("worker", "*"), "COUNT", 200);
-    cursor = next;
-    found.push(...batch);
-  } while (cursor !== "0");
-  if (found.length === 0) return [];
-  const values = await redis.mget(...found);
+/** Forgets a worker that stops (it would otherwise be listed until its heartbeat ages out). */
+export async function removeWorkerStatus(redis: Redis, keys: Keyspace, id: string): Promise<void> {
+  const { statuses, seen } = keys.workers();
+  await redis.multi().hdel(statuses, id).zrem(seen, id).exec();
+}
+
+/** Statuses of the workers heard from within HEARTBEAT_TTL_SECONDS; older ones are dropped on the way. */
+export async function readWorkerStatuses(
+  redis: Redis,
+  keys: Keyspace,
+  now = Date.now(),
+): Promise<WorkerStatus[]> {
+  const { statuses, seen } = keys.workers();
+  const cutoff = now - HEARTBEAT_TTL_SECONDS * 1000;
+  const stale = await redis.zrangebyscore(seen, "-inf", `(${cutoff}`);
+  if (stale.length > 0)
+    await redis
+      .multi()
+      .zrem(seen, ...stale)
+      .hdel(statuses, ...stale)
+      .exec();
+  const ids = await redis.zrangebyscore(seen, cutoff, "+inf");
+  if (ids.length === 0) return [];
+  const values = await redis.hmget(statuses, ...ids);
   return values.flatMap((v) => (v ? [JSON.parse(v) as WorkerStatus] : []));
 }

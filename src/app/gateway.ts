@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Queue } from "bullmq";
-import type { Express } from "express";
+import express, { type Express } from "express";
 import type { Redis } from "ioredis";
 import type { ChannelAdapter } from "../../adapters/types.ts";
 import { ledgerFor } from "../answering/answer-ledger.ts";
@@ -16,9 +16,10 @@ import { createHttpApp, errorHandler, notFoundHandler } from "../http/http-app.t
 import { createKnowledgeBase, type KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { Logger } from "../logger.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
-import { createRedis, keyspace } from "../redis/redis-client.ts";
+import { Keyspace } from "../redis/keyspace.ts";
+import { createRedis } from "../redis/redis-client.ts";
 import { mountHealthRoutes } from "../server/health-routes.ts";
-import { createAdapters } from "./channel-adapters.ts";
+import { adapterContext, createAdapters } from "./channel-adapters.ts";
 import { createSupportLoop, type SupportLoop } from "./support-loop.ts";
 
 export interface Gateway {
@@ -50,12 +51,12 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<Gateway> {
   const log = logger.child({ component: "gateway" });
-  const keys = keyspace(config.redis.prefix);
+  const keys = new Keyspace(config.redis.prefix);
   const redis = createRedis(config.redis.url, log, { name: "gateway" });
   const reader = createRedis(config.redis.url, log, { blocking: true, name: "gateway-reader" });
   const queueConnection = createRedis(config.redis.url, log, { name: "gateway-queue" });
   const metrics = options.metrics ?? createMetrics();
-  const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: keys("bull") });
+  const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: keys.bullPrefix() });
   const hub = new ReplyHub(reader, redis, logger);
   const knowledge = await createKnowledgeBase({
     dir: config.knowledge.dir,
@@ -68,6 +69,7 @@ export async function startGateway(
       : {}),
   });
   const contextStore = contextStoreFor(redis, keys, config.conversation);
+  const rateLimiter = new RateLimiter(redis, keys);
   const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger });
   const conversations = new ConversationManager({
     config,
@@ -76,11 +78,11 @@ export async function startGateway(
     contextStore,
     queue,
     hub,
-    rateLimiter: new RateLimiter(redis, keys),
+    rateLimiter,
     metrics,
     logger,
     retriever: knowledge,
-    publishCancel: (messageId) => redis.publish(keys("cancel"), messageId),
+    publishCancel: (messageId) => redis.publish(keys.cancelChannel(), messageId),
     gate: support.gate,
   });
 
@@ -92,12 +94,12 @@ export async function startGateway(
     turns: (ref) => conversations.turns(ref),
     logger,
     redis,
-    prefix: config.redis.prefix,
+    keys,
     dedupeTtlSeconds: config.conversation.dedupeTtlSeconds,
     states: support.states,
     notice: async () => (await support.settings.get()).handoffMessage,
   });
-  support.attach({ app, conversations, handoff, feedback });
+  support.attach({ app, conversations, handoff, feedback, adapters, context: contextStore });
   mountHealthRoutes(app, {
     redis,
     keys,
@@ -111,9 +113,22 @@ export async function startGateway(
       };
     },
   });
-  for (const adapter of adapters) {
-    await adapter.init({ config, app, conversations, redis, logger, metrics, feedback, handoff });
-  }
+  // Channels get a router of their own, mounted before the error handler, and no more of the app.
+  const routes = express.Router();
+  app.use(routes);
+  const parts = {
+    config,
+    conversations,
+    routes,
+    redis,
+    keys,
+    logger,
+    metrics,
+    rateLimiter,
+    feedback,
+    handoff,
+  };
+  for (const adapter of adapters) await adapter.init(adapterContext(adapter, parts));
   app.use(errorHandler(log));
   for (const adapter of adapters) await adapter.start();
   // Last, after any route an adapter adds when it starts.

@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { Express } from "express";
 import type { Redis } from "ioredis";
 import { slackHumanReplier } from "../../adapters/slack/slack-human-reply.ts";
+import type { ChannelAdapter } from "../../adapters/types.ts";
 import { adminRoutes, type HumanReplier } from "../admin/admin-routes.ts";
 import { AdminSettings } from "../admin/admin-settings.ts";
 import type { ConversationManager } from "../answering/conversation-manager.ts";
 import type { Config } from "../config.ts";
+import type { ContextStore } from "../conversation/context-store.ts";
 import type { FeedbackService } from "../conversation/feedback.ts";
 import type { Channel } from "../conversation/inbound-message.ts";
 import { ConfigError } from "../errors.ts";
@@ -22,7 +24,9 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { startRetentionSweep } from "../privacy/retention-sweeper.ts";
 import { UserDataEraser } from "../privacy/user-data-eraser.ts";
-import { createRedis, type Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
+import { createRedis } from "../redis/redis-client.ts";
+import { channelForgetter } from "./channel-adapters.ts";
 
 /** The window of the report gauges on /metrics. */
 const METRICS_WINDOW_MS = 7 * 86_400_000;
@@ -43,6 +47,9 @@ export interface AttachOptions {
   conversations: ConversationManager;
   handoff: HandoffService;
   feedback: FeedbackService;
+  /** The served channels (what each keeps of its own is erased with a user's data). */
+  adapters: ChannelAdapter[];
+  context: ContextStore;
 }
 
 /**
@@ -84,7 +91,7 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
       secret: config.handoff.webhookSecret,
       connection,
       workerConnection,
-      bullPrefix: keys("bull"),
+      bullPrefix: keys.bullPrefix(),
       attempts: config.handoff.webhookAttempts,
       backoffMs: config.handoff.webhookBackoffMs,
       timeoutMs: config.handoff.webhookTimeoutMs,
@@ -171,7 +178,14 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
             states,
             handoff: o.handoff,
             settings,
-            eraser: new UserDataEraser(redis, keys, store, webhook?.queue),
+            eraser: new UserDataEraser({
+              redis,
+              keys,
+              insights: store,
+              context: o.context,
+              ...(webhook ? { deliveries: webhook.queue } : {}),
+              forget: channelForgetter(o.adapters, redis, keys),
+            }),
             repliers,
             logger,
           }),

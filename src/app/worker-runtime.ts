@@ -3,12 +3,13 @@ import { hostname } from "node:os";
 import { Queue } from "bullmq";
 import { ledgerFor } from "../answering/answer-ledger.ts";
 import { InferenceWorker } from "../answering/inference-worker.ts";
-import { publishWorkerStatus, type WorkerStatus } from "../answering/worker-status.ts";
+import { publishWorkerStatus, removeWorkerStatus, type WorkerStatus } from "../answering/worker-status.ts";
 import type { Config } from "../config.ts";
 import { contextStoreFor } from "../conversation/context-store.ts";
 import type { Engine } from "../inference/engine.ts";
 import type { Logger } from "../logger.ts";
-import { createRedis, keyspace } from "../redis/redis-client.ts";
+import { Keyspace } from "../redis/keyspace.ts";
+import { createRedis } from "../redis/redis-client.ts";
 
 export interface WorkerRuntime {
   readonly status: WorkerStatus;
@@ -70,7 +71,7 @@ export async function startWorkerRuntime(
   { wrapEngine }: WorkerRuntimeOptions = {},
 ): Promise<WorkerRuntime> {
   const log = logger.child({ component: "worker" });
-  const keys = keyspace(config.redis.prefix);
+  const keys = new Keyspace(config.redis.prefix);
   const redis = createRedis(config.redis.url, log, { name: "worker" });
   const status: WorkerStatus = {
     id: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
@@ -97,7 +98,7 @@ export async function startWorkerRuntime(
       status,
       close: async () => {
         clearInterval(heartbeat);
-        await redis.del(keys("worker", status.id)).catch(() => undefined);
+        await removeWorkerStatus(redis, keys, status.id).catch(() => undefined);
         redis.disconnect();
       },
     };
@@ -107,7 +108,7 @@ export async function startWorkerRuntime(
 
   const connection = createRedis(config.redis.url, log, { blocking: true, name: "worker-bullmq" });
   const queueConnection = createRedis(config.redis.url, log, { name: "worker-queue" });
-  const bullPrefix = keys("bull");
+  const bullPrefix = keys.bullPrefix();
   const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: bullPrefix });
   const worker = new InferenceWorker({
     queueName: config.queue.name,
@@ -139,7 +140,7 @@ export async function startWorkerRuntime(
       await worker.close(config.queue.shutdownGraceMs);
       await engine?.close();
       await queue.close().catch(() => undefined);
-      await redis.del(keys("worker", status.id)).catch(() => undefined);
+      await removeWorkerStatus(redis, keys, status.id).catch(() => undefined);
       for (const c of [redis, connection, queueConnection]) c.disconnect();
     },
   };

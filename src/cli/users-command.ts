@@ -1,11 +1,13 @@
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
+import { channelForgetter, createAdapters } from "../app/channel-adapters.ts";
 import type { Config } from "../config.ts";
+import { contextStoreFor } from "../conversation/context-store.ts";
 import { ChannelSchema } from "../conversation/inbound-message.ts";
 import { HANDOFF_DELIVERY_QUEUE } from "../handoff/webhook-delivery.ts";
 import { openInsights } from "../insights/insights-access.ts";
 import { UserDataEraser } from "../privacy/user-data-eraser.ts";
-import { keyspace } from "../redis/redis-client.ts";
+import { Keyspace } from "../redis/keyspace.ts";
 
 const usage = `Usage: npm run users -- delete --channel webchat|slack|teams --user USER_ID [--json]
 
@@ -49,12 +51,20 @@ export async function runUsers(
   }
   const { redis, store, close } = await openInsights(config);
   // Pending and failed webhook deliveries carry handoff records that name the user.
-  const keys = keyspace(config.redis.prefix);
+  const keys = new Keyspace(config.redis.prefix);
   const deliveries = config.handoff.webhookUrl
-    ? new Queue(HANDOFF_DELIVERY_QUEUE, { connection: redis, prefix: keys("bull") })
+    ? new Queue(HANDOFF_DELIVERY_QUEUE, { connection: redis, prefix: keys.bullPrefix() })
     : undefined;
   try {
-    const result = await new UserDataEraser(redis, keys, store, deliveries).erase(channel.data, values.user);
+    const eraser = new UserDataEraser({
+      redis,
+      keys,
+      insights: store,
+      context: contextStoreFor(redis, keys, config.conversation),
+      ...(deliveries ? { deliveries } : {}),
+      forget: channelForgetter(createAdapters(config), redis, keys),
+    });
+    const result = await eraser.erase(channel.data, values.user);
     io.stdout.write(
       values.json
         ? `${JSON.stringify(result)}\n`

@@ -1,15 +1,19 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 import type { ConversationRef } from "./inbound-message.ts";
 import { type Turn, TurnSchema } from "./turn.ts";
 
 /** What the conversation layer needs from context storage, and nothing more. */
 export interface ContextStore {
-  /** The kept turns, oldest first. */
+  /** The kept turns, oldest first, with their votes. */
   load(ref: ConversationRef): Promise<Turn[]>;
-  /** Appends a turn and trims to the newest `maxTurns`, atomically, refreshing the TTL. */
-  append(ref: ConversationRef, turn: Turn): Promise<void>;
+  /**
+   * Appends a turn and trims to the newest `maxTurns`, atomically, refreshing the TTL. Idempotent by turn
+   * id: appending a turn that is already kept changes nothing (a retried worker, or a successor healing a
+   * predecessor that died between finishing and appending). Returns false when it was already there.
+   */
+  append(ref: ConversationRef, turn: Turn): Promise<boolean>;
   /** Stores a vote with the turn; false when the turn is no longer kept. */
   setFeedback(
     ref: ConversationRef,
@@ -30,24 +34,43 @@ export interface RedisContextStoreOptions {
 }
 
 /**
- * Append-and-trim in one Lua script so two answers finishing together can never interleave their
- * RPUSH/LTRIM and lose a turn. The same script body is reused by the worker's exactly-once finaliser.
+ * A kept turn is found by the `"id":"…"` its JSON starts with (turns are written by JSON.stringify of a
+ * parsed Turn, whose first key is the id; text fields escape their quotes, so they cannot fake it).
  */
-export const APPEND_TURN_LUA = `
-local function appendTurn(key, turn, maxTurns, ttl)
-  if maxTurns <= 0 then redis.call('DEL', key) return end
-  redis.call('RPUSH', key, turn)
-  redis.call('LTRIM', key, -maxTurns, -1)
-  redis.call('EXPIRE', key, ttl)
+const FIND_TURN_LUA = `
+local function findTurn(key, needle)
+  local items = redis.call('LRANGE', key, 0, -1)
+  for i, item in ipairs(items) do
+    if string.find(item, needle, 1, true) then return i end
+  end
+  return nil
 end
 `;
 
-const APPEND_ONE_LUA = `${APPEND_TURN_LUA} appendTurn(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])) return 1`;
+/** Append-and-trim in one script, so two answers finishing together never interleave RPUSH and LTRIM. */
+const APPEND_LUA = `${FIND_TURN_LUA}
+if findTurn(KEYS[1], ARGV[2]) then return 0 end
+local maxTurns = tonumber(ARGV[3])
+if maxTurns <= 0 then redis.call('DEL', KEYS[1], KEYS[2]) return 1 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -maxTurns, -1)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return 1
+`;
 
-export function contextKey(keys: Keyspace, ref: ConversationRef): string {
-  return keys("ctx", ref.channel, ref.tenant, ref.conversationKey);
-}
+/** Votes live beside the list (a hash by turn id), so storing one never rewrites a turn. */
+const FEEDBACK_LUA = `${FIND_TURN_LUA}
+if not findTurn(KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
+return 1
+`;
 
+const needleOf = (turnId: string) => JSON.stringify({ id: turnId }).slice(1, -1);
+
+/** The context list and its votes: the one writer of both (see src/redis/keyspace.ts for the keys). */
 export class RedisContextStore implements ContextStore {
   readonly #redis: Redis;
   readonly #keys: Keyspace;
@@ -62,16 +85,34 @@ export class RedisContextStore implements ContextStore {
   }
 
   async load(ref: ConversationRef): Promise<Turn[]> {
-    const raw = await this.#redis.lrange(contextKey(this.#keys, ref), 0, -1);
+    const [[, raw], [, votes]] = (await this.#redis
+      .multi()
+      .lrange(this.#keys.context(ref), 0, -1)
+      .hgetall(this.#keys.contextFeedback(ref))
+      .exec()) as [[null, string[]], [null, Record<string, string>]];
     return raw.flatMap((item) => {
       const parsed = TurnSchema.safeParse(JSON.parse(item));
-      return parsed.success ? [parsed.data] : [];
+      if (!parsed.success) return [];
+      const vote = votes[parsed.data.id];
+      const feedback = vote ? TurnSchema.shape.feedback.safeParse(JSON.parse(vote)) : undefined;
+      return [feedback?.success && feedback.data ? { ...parsed.data, feedback: feedback.data } : parsed.data];
     });
   }
 
-  async append(ref: ConversationRef, turn: Turn): Promise<void> {
-    const key = contextKey(this.#keys, ref);
-    await this.#redis.eval(APPEND_ONE_LUA, 1, key, JSON.stringify(turn), this.#maxTurns, this.#ttl);
+  async append(ref: ConversationRef, turn: Turn): Promise<boolean> {
+    // Parsed first: the stored JSON then starts with the id (what FIND_TURN_LUA looks for).
+    const { feedback: _, ...stored } = TurnSchema.parse(turn);
+    const result = await this.#redis.eval(
+      APPEND_LUA,
+      2,
+      this.#keys.context(ref),
+      this.#keys.contextFeedback(ref),
+      JSON.stringify(stored),
+      needleOf(turn.id),
+      this.#maxTurns,
+      this.#ttl,
+    );
+    return result === 1;
   }
 
   async setFeedback(
@@ -79,33 +120,20 @@ export class RedisContextStore implements ContextStore {
     turnId: string,
     feedback: NonNullable<Turn["feedback"]>,
   ): Promise<boolean> {
-    const key = contextKey(this.#keys, ref);
-    // Optimistic transaction: if another turn lands between read and write, EXEC fails and we retry.
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const watcher = this.#redis.duplicate();
-      try {
-        await watcher.watch(key);
-        const items = await watcher.lrange(key, 0, -1);
-        const index = items.findIndex((item) => (JSON.parse(item) as Turn).id === turnId);
-        if (index < 0) {
-          await watcher.unwatch();
-          return false;
-        }
-        const turn = JSON.parse(items[index] as string) as Turn;
-        const result = await watcher
-          .multi()
-          .lset(key, index, JSON.stringify({ ...turn, feedback }))
-          .exec();
-        if (result !== null) return true;
-      } finally {
-        watcher.disconnect();
-      }
-    }
-    return false;
+    const result = await this.#redis.eval(
+      FEEDBACK_LUA,
+      2,
+      this.#keys.context(ref),
+      this.#keys.contextFeedback(ref),
+      needleOf(turnId),
+      turnId,
+      JSON.stringify(feedback),
+    );
+    return result === 1;
   }
 
   async clear(ref: ConversationRef): Promise<void> {
-    await this.#redis.del(contextKey(this.#keys, ref));
+    await this.#redis.del(this.#keys.context(ref), this.#keys.contextFeedback(ref));
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 
 export interface RateDecision {
   allowed: boolean;
@@ -24,7 +24,7 @@ export class RateLimiter {
   async hit(scope: string, id: string, limitPerMinute: number): Promise<RateDecision> {
     if (limitPerMinute <= 0) return { allowed: true, retryAfterSeconds: 0 };
     const window = Math.floor(Date.now() / 60_000);
-    const key = this.#keys("rate", scope, id, String(window));
+    const key = this.#keys.rate(scope, id, window);
     const results = await this.#redis.multi().incr(key).expire(key, 61).exec();
     const count = Number(results?.[0]?.[1] ?? 0);
     const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * 60_000 - Date.now()) / 1000));

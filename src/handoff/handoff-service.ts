@@ -5,13 +5,15 @@ import type { Turn } from "../conversation/turn.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Citation } from "../knowledge/citation.ts";
 import type { Logger } from "../logger.ts";
+import { type Keyspace, shardOf } from "../redis/keyspace.ts";
 
 /** The stable id of a conversation's handoff (admin API, "Return to bot" buttons, webhook payloads). */
 export function handoffIdOf(ref: ConversationRef): string {
-  return createHash("sha256")
+  const digest = createHash("sha256")
     .update(`${ref.channel}\u0000${ref.tenant}\u0000${ref.conversationKey}`)
-    .digest("hex")
-    .slice(0, 24);
+    .digest("hex");
+  // "h", then the conversation's shard (its state shares the conversation's hash tag), then the digest.
+  return `h${shardOf(ref)}${digest.slice(0, 22)}`;
 }
 
 /** Everything a person taking over needs, channel-neutral. */
@@ -81,8 +83,8 @@ export interface HandoffServiceOptions {
   logger: Logger;
   /** When given, repeated requests for the same answer are delivered once. */
   redis?: Redis;
-  /** Key prefix (config.redis.prefix). @defaultValue "sgw" */
-  prefix?: string;
+  /** Where the "already asked" markers live (with `redis`). */
+  keys?: Keyspace;
   /** How long a request blocks a repeat, in seconds. @defaultValue 86400 */
   dedupeTtlSeconds?: number;
   now?: () => number;
@@ -101,7 +103,7 @@ export class HandoffService {
   readonly #turns: HandoffServiceOptions["turns"];
   readonly #logger: Logger;
   readonly #redis: Redis | undefined;
-  readonly #prefix: string;
+  readonly #keys: Keyspace | undefined;
   readonly #ttl: number;
   readonly #now: () => number;
   readonly #states: HandoffStates | undefined;
@@ -112,7 +114,7 @@ export class HandoffService {
     turns,
     logger,
     redis,
-    prefix = "sgw",
+    keys,
     dedupeTtlSeconds = 86_400,
     now = Date.now,
     states,
@@ -123,7 +125,7 @@ export class HandoffService {
     this.#turns = turns;
     this.#logger = logger.child({ component: "handoff" });
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = keys;
     this.#ttl = dedupeTtlSeconds;
     this.#now = now;
   }
@@ -236,7 +238,7 @@ export class HandoffService {
     return { accepted: true, deliveredTo, record, ...(text ? { notice: text } : {}) };
   }
 
-  #dedupeKey(ref: ConversationRef, turnId: string): string {
-    return `${this.#prefix}:handoff:${ref.channel}:${ref.tenant}:${ref.conversationKey}:${turnId}`;
+  #dedupeKey(ref: ConversationRef, turnId: string): string | undefined {
+    return this.#keys?.handoffAsked(ref, turnId);
   }
 }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Channel, ConversationRef } from "../conversation/inbound-message.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 import type { HandoffRecord, HandoffStates } from "./handoff-service.ts";
 import { handoffIdOf } from "./handoff-service.ts";
 
@@ -53,15 +53,15 @@ export class RedisHandoffStates implements HandoffStates {
   }
 
   stateKey(id: string): string {
-    return this.#keys("handoff-state", id);
+    return this.#keys.handoffState(id);
   }
 
   logKey(id: string): string {
-    return this.#keys("handoff-log", id);
+    return this.#keys.handoffLog(id);
   }
 
   get openKey(): string {
-    return this.#keys("handoffs", "open");
+    return this.#keys.handoffsOpen();
   }
 
   async open(record: HandoffRecord): Promise<void> {

@@ -2,7 +2,8 @@ import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
-import { createRedis, keyspace } from "../redis/redis-client.ts";
+import { Keyspace } from "../redis/keyspace.ts";
+import { createRedis } from "../redis/redis-client.ts";
 import { InsightsStore } from "./insights-store.ts";
 
 /** The support loop's stores, opened from a command-line tool over the configured Redis. */
@@ -24,7 +25,7 @@ export async function openInsights(
   }
   const store = new InsightsStore({
     redis,
-    keys: keyspace(config.redis.prefix),
+    keys: new Keyspace(config.redis.prefix),
     retentionMs: config.admin.retentionDays * 86_400_000,
   });
   return { redis, store, close: () => redis.disconnect() };

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Channel, ConversationRef } from "../conversation/inbound-message.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 
 /** Why a question is worth a curator's look. */
 export type GapReason = "no_answer" | "downvote" | "handoff";
@@ -78,15 +78,15 @@ export class InsightsStore {
   }
 
   get eventsKey(): string {
-    return this.#keys("insights", "events");
+    return this.#keys.insights().events;
   }
 
   get gapsKey(): string {
-    return this.#keys("insights", "gaps");
+    return this.#keys.insights().gaps;
   }
 
   userKey(channel: string, userId: string): string {
-    return this.#keys("user", channel, userId);
+    return this.#keys.userIndex(channel, userId);
   }
 
   /** The oldest stream id retention keeps. */
@@ -118,7 +118,7 @@ export class InsightsStore {
   async recordGap(gap: GapRecord): Promise<string | undefined> {
     if (gap.messageId) {
       const once = await this.#redis.set(
-        this.#keys("insights", "gap-seen", gap.reason, gap.messageId),
+        this.#keys.insights().gapSeen(gap.reason, gap.messageId),
         "1",
         "PX",
         this.#retentionMs,

@@ -1,11 +1,10 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { contextKey } from "../conversation/context-store.ts";
+import type { ContextStore } from "../conversation/context-store.ts";
 import type { Channel, ConversationRef } from "../conversation/inbound-message.ts";
-import { TurnSchema } from "../conversation/turn.ts";
 import { handoffIdOf } from "../handoff/handoff-service.ts";
 import type { InsightsStore } from "../insights/insights-store.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 
 export interface ErasureResult {
   channel: string;
@@ -19,6 +18,18 @@ export interface ErasureResult {
   keys: number;
 }
 
+export interface UserDataEraserOptions {
+  redis: Redis;
+  keys: Keyspace;
+  insights: InsightsStore;
+  /** The conversations' kept turns (read to find their message ids). */
+  context: ContextStore;
+  /** The webhook delivery queue, whose pending and failed jobs carry handoff records. */
+  deliveries?: Queue;
+  /** Deletes what a channel keeps of its own about a conversation (web-chat sessions). */
+  forget?: (ref: ConversationRef) => Promise<number>;
+}
+
 /**
  * Deletes everything stored about one user (a privacy request): their analytics events and gaps, and
  * every conversation they took part in with its turns and feedback, message records, reply streams and
@@ -30,13 +41,16 @@ export class UserDataEraser {
   readonly #keys: Keyspace;
   readonly #insights: InsightsStore;
   readonly #deliveries: Queue | undefined;
+  readonly #context: ContextStore;
+  readonly #forget: ((ref: ConversationRef) => Promise<number>) | undefined;
 
-  /** @param deliveries the webhook delivery queue, whose pending and failed jobs carry handoff records. */
-  constructor(redis: Redis, keys: Keyspace, insights: InsightsStore, deliveries?: Queue) {
+  constructor({ redis, keys, insights, context, deliveries, forget }: UserDataEraserOptions) {
     this.#redis = redis;
     this.#keys = keys;
     this.#insights = insights;
+    this.#context = context;
     this.#deliveries = deliveries;
+    this.#forget = forget;
   }
 
   async erase(channel: Channel, userId: string): Promise<ErasureResult> {
@@ -104,37 +118,32 @@ export class UserDataEraser {
 
   async #eraseConversation(ref: ConversationRef): Promise<number> {
     const k = this.#keys;
-    const ctx = contextKey(k, ref);
-    const log = k("convlog", ref.channel, ref.tenant, ref.conversationKey);
-    const messageIds = new Set<string>();
-    for (const raw of await this.#redis.lrange(ctx, 0, -1)) {
-      const turn = TurnSchema.safeParse(JSON.parse(raw));
-      if (turn.success) messageIds.add(turn.data.id);
-    }
-    for (const [, fields] of (await this.#redis.xrange(log, "-", "+")) as [string, string[]][]) {
+    const messageIds = new Set<string>((await this.#context.load(ref)).map((t) => t.id));
+    for (const [, fields] of (await this.#redis.xrange(k.conversationLog(ref), "-", "+")) as [
+      string,
+      string[],
+    ][]) {
       const i = fields.indexOf("m");
       const id = i >= 0 ? fields[i + 1] : undefined;
       if (id) messageIds.add(id);
     }
     const id = handoffIdOf(ref);
+    // Every key here carries the conversation's hash tag (one cluster slot), so one DEL per batch works
+    // on a Redis Cluster too.
     const doomed = [
-      ctx,
-      log,
-      k("last", ref.channel, ref.tenant, ref.conversationKey),
-      k("handoff-state", id),
-      k("handoff-log", id),
-      ...[...messageIds].flatMap((m) => [
-        k("msg", m),
-        k("reply", m),
-        // The handoff service's per-answer "already asked" marker.
-        k("handoff", ref.channel, ref.tenant, ref.conversationKey, m),
-      ]),
+      k.context(ref),
+      k.contextFeedback(ref),
+      k.conversationLog(ref),
+      k.lastMessage(ref),
+      k.handoffState(id),
+      k.handoffLog(id),
+      ...[...messageIds].flatMap((m) => [k.message(m), k.reply(m), k.handoffAsked(ref, m)]),
     ];
-    if (ref.channel === "webchat") doomed.push(k("wc", "conv", ref.conversationKey));
-    await this.#redis.zrem(k("handoffs", "open"), id);
+    await this.#redis.zrem(k.handoffsOpen(), id);
     let deleted = 0;
     for (let i = 0; i < doomed.length; i += 500)
       deleted += await this.#redis.del(...doomed.slice(i, i + 500));
+    if (this.#forget) deleted += await this.#forget(ref);
     return deleted;
   }
 }

@@ -40,12 +40,6 @@ export function createRedis(
   return client;
 }
 
-/** Key builder: every key the service writes starts with the configured prefix. */
-export function keyspace(prefix: string) {
-  return (...parts: string[]) => [prefix, ...parts].join(":");
-}
-export type Keyspace = ReturnType<typeof keyspace>;
-
 /**
  * True for the errors ioredis raises while Redis cannot be reached (a command given up after its
  * retries, a closed connection, a refused or reset socket), so that a request can say "try again

@@ -2,7 +2,7 @@ import type { Express } from "express";
 import type { Redis } from "ioredis";
 import { readWorkerStatuses } from "../answering/worker-status.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Keyspace } from "../redis/redis-client.ts";
+import type { Keyspace } from "../redis/keyspace.ts";
 
 export interface HealthRoutesOptions {
   redis: Redis;

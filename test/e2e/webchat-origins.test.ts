@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { signUserId } from "../../adapters/webchat/identity.ts";
+import { Keyspace } from "../../src/redis/keyspace.ts";
 import { type Harness, startHarness } from "../helpers/harness.ts";
 import { launchChromium } from "./browser.ts";
 import { type HostPage, startHostPage } from "./host-page-server.ts";
@@ -54,7 +55,8 @@ describe("the widget on customers' own sites (real Chromium, cross-origin)", () 
   });
 
   const conversationCount = async () =>
-    (await harness.redis.keys(`${harness.config.redis.prefix}:wc:conv:*`)).length;
+    (await harness.redis.keys(new Keyspace(harness.config.redis.prefix).channel("webchat").key("conv", "*")))
+      .length;
 
   it("chats from a page on an allowed origin, through CORS", async () => {
     const page = await browser.newPage();
@@ -115,7 +117,9 @@ describe("the widget on customers' own sites (real Chromium, cross-origin)", () 
     await ask(page, "How long does a refund take?");
     await waitForAnswers(page, 1);
     const { conversationId } = await storedSession(page);
-    const stored = await harness.redis.hgetall(`${harness.config.redis.prefix}:wc:conv:${conversationId}`);
+    const stored = await harness.redis.hgetall(
+      new Keyspace(harness.config.redis.prefix).channel("webchat").key("conv", conversationId),
+    );
     assert.equal(stored.tenant, "shop");
     assert.equal(stored.userId, "user-42");
     await page.close();

@@ -1,9 +1,10 @@
 import type { Redis } from "ioredis";
+import { Keyspace } from "../../src/redis/keyspace.ts";
 import type { SseEvent } from "./webchat-client.ts";
 
 /**
  * Counts what became of every accepted message in a run, from the authoritative record: each
- * message's reply stream in Redis (`<prefix>:reply:<messageId>`), where the ledger writes exactly one
+ * message's reply stream in Redis (the keyspace's `reply` key), where the ledger writes exactly one
  * terminal entry (`final` or `error`). A message is
  * - answered: one `final` entry and no `error`;
  * - failed: one `error` entry (timeout, cancelled, inference_failed...) and no `final`;
@@ -29,13 +30,13 @@ export interface AccountingReport {
 
 interface Accepted {
   messageId: string;
-  /** The conversation context key (`<prefix>:ctx:<channel>:<tenant>:<conversation>`), if known. */
+  /** The conversation context key (see src/redis/keyspace.ts), if known. */
   contextKey?: string;
 }
 
 export class Accounting {
   readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #keys: Keyspace;
   readonly #accepted = new Map<string, Accepted>();
   readonly #refusals: Record<string, number> = {};
   /** Distinct terminal SSE event ids a client saw, per message. */
@@ -44,7 +45,7 @@ export class Accounting {
   /** @param redis any client on the run's Redis; @param prefix the run's REDIS_PREFIX. */
   constructor(redis: Redis, prefix: string) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = new Keyspace(prefix);
   }
 
   get acceptedIds(): string[] {
@@ -56,9 +57,7 @@ export class Accounting {
     messageId: string,
     conversation?: { channel: string; tenant: string; conversationKey: string },
   ): void {
-    const contextKey = conversation
-      ? `${this.#prefix}:ctx:${conversation.channel}:${conversation.tenant}:${conversation.conversationKey}`
-      : undefined;
+    const contextKey = conversation ? this.#keys.context(conversation) : undefined;
     this.#accepted.set(messageId, { messageId, ...(contextKey ? { contextKey } : {}) });
   }
 
@@ -120,7 +119,7 @@ export class Accounting {
     };
     const turnCounts = await this.#turnCounts();
     for (const { messageId } of this.#accepted.values()) {
-      const entries = await this.#redis.xrange(`${this.#prefix}:reply:${messageId}`, "-", "+");
+      const entries = await this.#redis.xrange(this.#keys.reply(messageId), "-", "+");
       let finals = 0;
       const errors: string[] = [];
       for (const [, fields] of entries) {

@@ -17,7 +17,7 @@ export interface HarnessOptions {
   /** Give the worker the generated tiny model (false: retrieval-only mode). @defaultValue true */
   model?: boolean;
   /** Replace the configured channels (e.g. a Slack adapter pointed at a fake API). */
-  adapters?: ChannelAdapter[];
+  adapters?: (config: Config) => ChannelAdapter[];
   logger?: Logger;
 }
 
@@ -64,7 +64,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const config = loadConfig(env);
   const logger = options.logger ?? createLogger({ level: config.log.level });
-  const gateway = await startGateway(config, logger, options.adapters ? { adapters: options.adapters } : {});
+  const gateway = await startGateway(
+    config,
+    logger,
+    options.adapters ? { adapters: options.adapters(config) } : {},
+  );
   const worker = options.worker === false ? undefined : await startWorkerRuntime(config, logger);
   return {
     baseUrl: `http://127.0.0.1:${gateway.port}`,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SessionTokens } from "../../adapters/webchat/session-token.ts";
+import { Keyspace } from "../../src/redis/keyspace.ts";
 import { type Harness, startHarness } from "../helpers/harness.ts";
 import { createConversation, postMessage } from "../helpers/webchat-client.ts";
 
@@ -32,7 +33,9 @@ describe("web chat API: bad input gets a 4xx JSON error", () => {
 
   it("refuses an expired token", async () => {
     const { conversationId } = await createConversation(h.baseUrl);
-    const secret = (await h.redis.get(`${h.config.redis.prefix}:wc:secret`)) as string;
+    const secret = (await h.redis.get(
+      new Keyspace(h.config.redis.prefix).channel("webchat").key("secret"),
+    )) as string;
     const expired = new SessionTokens(secret, 60).issue(conversationId, "u", Date.now() - 3600_000);
     const res = await fetch(`${h.baseUrl}/webchat/v1/conversations/${conversationId}`, {
       headers: { authorization: `Bearer ${expired}` },
@@ -54,7 +57,9 @@ describe("web chat API: bad input gets a 4xx JSON error", () => {
   });
 
   it("answers 404 for an unknown conversation", async () => {
-    const secret = (await h.redis.get(`${h.config.redis.prefix}:wc:secret`)) as string;
+    const secret = (await h.redis.get(
+      new Keyspace(h.config.redis.prefix).channel("webchat").key("secret"),
+    )) as string;
     const id = `c${"0".repeat(32)}`;
     const token = new SessionTokens(secret, 60).issue(id, "u");
     const res = await fetch(`${h.baseUrl}/webchat/v1/conversations/${id}`, {

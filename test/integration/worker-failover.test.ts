@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Keyspace } from "../../src/redis/keyspace.ts";
 import { type Harness, startHarness } from "../helpers/harness.ts";
 import { collectEvents, createConversation, finished, postMessage } from "../helpers/webchat-client.ts";
 import { exited, spawnWorker, waitForWorkers } from "../helpers/worker-process.ts";
@@ -34,7 +35,7 @@ describe("a worker killed mid-answer", () => {
       await collectEvents(h.baseUrl, conversationId, token, (e) => e.some((x) => x.event === "token"));
       first.kill("SIGKILL");
       await exited(first);
-      const state = await h.redis.hget(`${h.config.redis.prefix}:msg:${messageId}`, "state");
+      const state = await h.redis.hget(new Keyspace(h.config.redis.prefix).message(messageId), "state");
       assert.equal(state, "running", "the answer was cut off mid-way");
 
       const second = spawnWorker(h.env);
@@ -49,7 +50,10 @@ describe("a worker killed mid-answer", () => {
         );
         assert.equal(new Set(replies.map((r) => r.id)).size, 1, "one reply entry");
         assert.equal(events.filter((e) => e.event === "error").length, 0);
-        const attempts = await h.redis.hget(`${h.config.redis.prefix}:msg:${messageId}`, "attempts");
+        const attempts = await h.redis.hget(
+          new Keyspace(h.config.redis.prefix).message(messageId),
+          "attempts",
+        );
         assert.equal(attempts, "2", "the second worker made a second attempt");
         const turns = await h.conversations.turns({
           channel: "webchat",

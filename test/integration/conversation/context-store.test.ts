@@ -5,11 +5,11 @@ import { Redis } from "ioredis";
 import { RedisContextStore } from "../../../src/conversation/context-store.ts";
 import { RateLimiter } from "../../../src/conversation/rate-limiter.ts";
 import type { Turn } from "../../../src/conversation/turn.ts";
-import { keyspace } from "../../../src/redis/redis-client.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 
 const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
 const prefix = `test-${randomUUID()}`;
-const keys = keyspace(prefix);
+const keys = new Keyspace(prefix);
 const turn = (id: string): Turn => ({
   id,
   question: `q${id}`,
@@ -33,7 +33,7 @@ describe("RedisContextStore (real Redis)", () => {
       (await store.load(ref)).map((t) => t.id),
       ["2", "3", "4"],
     );
-    const ttl = await redis.ttl(`${prefix}:ctx:webchat:t:c1`);
+    const ttl = await redis.ttl(keys.context({ channel: "webchat", tenant: "t", conversationKey: "c1" }));
     assert.ok(ttl > 0 && ttl <= 120);
   });
 

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AnswerJobSchema } from "../../../src/answering/answer-job.ts";
 import { buildPrompt, SYSTEM_RULES } from "../../../src/conversation/prompt-builder.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 import { Accounting, formatReport } from "../../helpers/accounting.ts";
 import { type Harness, startHarness } from "../../helpers/harness.ts";
 import { collectEvents, createConversation, finished, postMessage } from "../../helpers/webchat-client.ts";
@@ -105,7 +106,7 @@ describe("hostile input: rejected with a clear error or answered safely, the ser
 
     // The model's input, rebuilt exactly as the worker builds it: from the job and the conversation's context.
     const job = await h.redis.hget(
-      `${h.config.redis.prefix}:bull:${h.config.queue.name}:${malloryId}`,
+      `${new Keyspace(h.config.redis.prefix).bullPrefix()}:${h.config.queue.name}:${malloryId}`,
       "data",
     );
     const data = AnswerJobSchema.parse(JSON.parse(job ?? "{}"));

@@ -11,6 +11,7 @@ import {
   HandoffService,
 } from "../../../src/handoff/handoff-service.ts";
 import { createLogger } from "../../../src/logger.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 
 const ref: ConversationRef = { channel: "teams", tenant: "t1", conversationKey: "a:conv" };
 const turns: Turn[] = [
@@ -53,7 +54,7 @@ describe("HandoffService", () => {
       turns: async () => kept,
       logger: createLogger({ level: "silent" }),
       redis,
-      prefix: `${prefix}:${randomUUID()}`,
+      keys: new Keyspace(`${prefix}:${randomUUID()}`),
       now: () => 99,
     });
 

@@ -7,7 +7,7 @@ import type { FinalAnswer, ReplySink } from "../../../src/conversation/conversat
 import { GatewayError } from "../../../src/errors.ts";
 import { NativeBatchEngine } from "../../../src/inference/native-batch-engine.ts";
 import { createLogger } from "../../../src/logger.ts";
-import { keyspace } from "../../../src/redis/redis-client.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 import { ensureTinyModel } from "../../../src/tiny-model/tiny-model.ts";
 import { type Harness, startHarness } from "../../helpers/harness.ts";
 
@@ -237,7 +237,11 @@ describe("native engine on the real job path (BullMQ job in, Redis reply stream 
         };
         await h.conversations.follow(messageId, sink);
         // The worker's final entry in the reply stream carries the generated token count.
-        const entries = await h.redis.xrange(replyKey(keyspace(h.config.redis.prefix), messageId), "-", "+");
+        const entries = await h.redis.xrange(
+          replyKey(new Keyspace(h.config.redis.prefix), messageId),
+          "-",
+          "+",
+        );
         const last = entries.map(([, fields]) => decodeEntry(fields)).find((e) => e?.t === "final");
         return { chunks, final, failure, tokens: last?.t === "final" ? last.d.tokens : undefined };
       }),

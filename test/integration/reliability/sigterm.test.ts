@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { startWorkerRuntime } from "../../../src/app/worker-runtime.ts";
 import { testConfig } from "../../../src/config.ts";
 import { createLogger } from "../../../src/logger.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 import { ensureTinyModel } from "../../../src/tiny-model/tiny-model.ts";
 import { Accounting, dropPrefix, formatReport } from "../../helpers/accounting.ts";
 import { createConversation, postMessage } from "../../helpers/webchat-client.ts";
@@ -70,7 +71,7 @@ async function inFlight(baseUrl: string, redis: Redis, accounting: Accounting, p
   }
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const states = await Promise.all(ids.map((id) => redis.hget(`${prefix}:msg:${id}`, "state")));
+    const states = await Promise.all(ids.map((id) => redis.hget(new Keyspace(prefix).message(id), "state")));
     if (states.every((s) => s === "running")) return ids;
     await new Promise((r) => setTimeout(r, 50));
   }

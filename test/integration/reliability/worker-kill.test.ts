@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 import { Accounting, formatReport } from "../../helpers/accounting.ts";
 import { type Harness, startHarness } from "../../helpers/harness.ts";
 import { collectEvents, createConversation, finished, postMessage } from "../../helpers/webchat-client.ts";
@@ -42,7 +43,7 @@ describe("fault: a worker process killed with SIGKILL while several answers are 
     const victim = spawnWorker(h.env);
     const survivor = spawnWorker(h.env);
     const accounting = new Accounting(h.redis, h.config.redis.prefix);
-    const msgKey = (id: string) => `${h.config.redis.prefix}:msg:${id}`;
+    const msgKey = (id: string) => new Keyspace(h.config.redis.prefix).message(id);
     try {
       await waitForWorkers(h.baseUrl, 2, 120_000);
       const convs = await Promise.all(Array.from({ length: ANSWERS }, () => createConversation(h.baseUrl)));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { selectMessage, toInboundMessage } from "../../../adapters/slack/slack-message.ts";
 import { SlackOutbox } from "../../../adapters/slack/slack-outbox.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 import { appMention, BOT_USER_ID, sendToSlackEndpoint, TEAM_ID } from "../../fakes/slack-events.ts";
 import { SIGNING_SECRET, type SlackStack, startSlackStack } from "./slack-test-stack.ts";
 
@@ -17,7 +18,7 @@ describe("Slack outbox: accepted answers are owed until Slack has them", () => {
   let outbox: SlackOutbox;
   before(async () => {
     stack = await startSlackStack({}, { sweepIntervalMs: 100, outboxLeaseMs: 400 });
-    outbox = new SlackOutbox({ redis: stack.redis, prefix: stack.prefix });
+    outbox = new SlackOutbox({ redis: stack.redis, keys: new Keyspace(stack.prefix).channel("slack") });
   });
   after(async () => {
     await stack.stop();
@@ -35,7 +36,7 @@ describe("Slack outbox: accepted answers are owed until Slack has them", () => {
     );
     let owed: Record<string, string> = {};
     for (let i = 0; i < 50 && !owed[Object.keys(owed)[0] ?? ""]?.includes('"attempts":1'); i++) {
-      owed = await stack.redis.hgetall(`${stack.prefix}:slack:outbox`);
+      owed = await stack.redis.hgetall(new Keyspace(stack.prefix).channel("slack").key("outbox"));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.equal(Object.keys(owed).length, 1, "the answer is still owed");
@@ -57,7 +58,11 @@ describe("Slack outbox: accepted answers are owed until Slack has them", () => {
     const inbound = toInboundMessage(selected.reply, selected.text);
     const { messageId } = await stack.conversations.submit(inbound);
     // Another gateway took it and died: its lease lapses.
-    const dead = new SlackOutbox({ redis: stack.redis, prefix: stack.prefix, leaseMs: 50 });
+    const dead = new SlackOutbox({
+      redis: stack.redis,
+      keys: new Keyspace(stack.prefix).channel("slack"),
+      leaseMs: 50,
+    });
     await dead.add({ messageId, target: selected.reply, conversationKey: inbound.conversationKey });
     const done = await stack.fake.waitFor((f) => f.messages({ threadTs: event.ts }).find((m) => m.complete));
     assert.equal(done.text, "Refunds are issued within 5 business days [1].");

@@ -5,6 +5,7 @@ import express from "express";
 import { Redis } from "ioredis";
 import { SlackAdapter, type SlackAdapterOptions } from "../../../adapters/slack/slack-adapter.ts";
 import type { AdapterContext } from "../../../adapters/types.ts";
+import { adapterContext } from "../../../src/app/channel-adapters.ts";
 import { testConfig } from "../../../src/config.ts";
 import type {
   Conversations,
@@ -14,10 +15,13 @@ import type {
 } from "../../../src/conversation/conversations.ts";
 import { FeedbackService } from "../../../src/conversation/feedback.ts";
 import type { ConversationRef, InboundMessage } from "../../../src/conversation/inbound-message.ts";
+import { RateLimiter } from "../../../src/conversation/rate-limiter.ts";
 import type { Turn } from "../../../src/conversation/turn.ts";
 import { ErrorCode, GatewayError } from "../../../src/errors.ts";
+import { HandoffService } from "../../../src/handoff/handoff-service.ts";
 import { createLogger } from "../../../src/logger.ts";
 import { createMetrics } from "../../../src/metrics.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 import { FakeSlackApi, type FakeSlackApiOptions } from "../../fakes/fake-slack-api.ts";
 
 export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -131,16 +135,26 @@ export async function startSlackStack(
   const logger = createLogger({ level: "silent" });
   const conversations = new ScriptedConversations();
   const app = express();
-  const adapter = new SlackAdapter({ appendIntervalMs: 0, updateIntervalMs: 50, apiRetries: 3, ...options });
-  const context: AdapterContext = {
+  const adapter = new SlackAdapter(config.slack, {
+    appendIntervalMs: 0,
+    updateIntervalMs: 50,
+    apiRetries: 3,
+    ...options,
+  });
+  const keys = new Keyspace(prefix);
+  const context: AdapterContext = adapterContext(adapter, {
     config,
-    app,
+    routes: app,
     conversations,
     redis,
+    keys,
     logger,
     metrics: createMetrics({ defaults: false }),
+    rateLimiter: new RateLimiter(redis, keys),
     feedback: new FeedbackService({ store: conversations, logger }),
-  };
+    // As the gateway does: one shared hand-off service, on which the channel registers its destination.
+    handoff: new HandoffService({ turns: (ref) => conversations.turns(ref), logger, redis, keys }),
+  });
   await adapter.init(context);
   await adapter.start();
   const server: Server = await new Promise((resolve) => {

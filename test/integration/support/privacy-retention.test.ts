@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { InsightsStore } from "../../../src/insights/insights-store.ts";
-import { keyspace } from "../../../src/redis/redis-client.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 import { type Harness, startHarness } from "../../helpers/harness.ts";
 import { collectEvents, createConversation, finished, postMessage } from "../../helpers/webchat-client.ts";
 
@@ -115,7 +115,12 @@ describe("retention", () => {
   it("drops events and gaps older than the retention period, on write and on sweep", async () => {
     redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
     let now = Date.now();
-    const store = new InsightsStore({ redis, keys: keyspace(prefix), retentionMs: 60_000, now: () => now });
+    const store = new InsightsStore({
+      redis,
+      keys: new Keyspace(prefix),
+      retentionMs: 60_000,
+      now: () => now,
+    });
     const old = { type: "h" as const, channel: "webchat", tenant: "t", userId: "u", conversationKey: "c" };
     // Entries get their stream ids from Redis' clock, so "old" is made by moving the store's clock forward.
     await store.recordEvent({ ...old, at: now });

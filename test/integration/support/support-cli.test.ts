@@ -9,7 +9,7 @@ import { runKb } from "../../../src/cli/kb-command.ts";
 import { runReport } from "../../../src/cli/report-command.ts";
 import { testConfig } from "../../../src/config.ts";
 import { type GapRecord, InsightsStore } from "../../../src/insights/insights-store.ts";
-import { keyspace } from "../../../src/redis/redis-client.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 
 const exec = promisify(execFile);
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -32,7 +32,7 @@ describe("support commands: kb gaps and report", () => {
 
   before(async () => {
     redis = new Redis(REDIS_URL);
-    store = new InsightsStore({ redis, keys: keyspace(prefix), retentionMs: 90 * 86_400_000 });
+    store = new InsightsStore({ redis, keys: new Keyspace(prefix), retentionMs: 90 * 86_400_000 });
     for (const g of [
       gap("Can I get a refund for a thermostat bought in a shop?", "no_answer"),
       gap("refunds for shop purchases?", "downvote"),

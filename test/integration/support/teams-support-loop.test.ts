@@ -13,7 +13,7 @@ type Groups = { groups: { channels: string[]; examples: string[]; reasons: Recor
 
 describe("support loop over Teams (fake Bot Framework connector, real CloudAdapter, Redis, tiny model)", () => {
   const connector = new FakeBotConnector();
-  const adapter = new TeamsAdapter({ streamIntervalMs: 0, retry: { baseDelayMs: 50 } });
+  let adapter: TeamsAdapter;
   const supportChannel = "19:support2222222222222222222222@thread.tacv2";
   let h: Harness;
 
@@ -25,7 +25,10 @@ describe("support loop over Teams (fake Bot Framework connector, real CloudAdapt
         TEAMS_HANDOFF_CONVERSATION: supportChannel,
         ADMIN_TOKENS: `curator:${CURATOR}`,
       },
-      adapters: [adapter],
+      adapters: (config) => {
+        adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0, retry: { baseDelayMs: 50 } });
+        return [adapter];
+      },
     });
   });
   after(async () => {

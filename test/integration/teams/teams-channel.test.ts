@@ -16,7 +16,7 @@ const conversationIdOf = (a: Record<string, unknown>) => (a.conversation as { id
  */
 describe("Teams channel end to end (gateway, BullMQ, tiny model, fake connector)", () => {
   const connector = new FakeBotConnector();
-  const adapter = new TeamsAdapter({ streamIntervalMs: 0, retry: { baseDelayMs: 50 } });
+  let adapter: TeamsAdapter;
   const supportChannel = "19:support1111111111111111111111@thread.tacv2";
   let harness: Harness;
 
@@ -28,7 +28,10 @@ describe("Teams channel end to end (gateway, BullMQ, tiny model, fake connector)
         MAX_ANSWER_TOKENS: "48",
         TEAMS_HANDOFF_CONVERSATION: supportChannel,
       },
-      adapters: [adapter],
+      adapters: (config) => {
+        adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0, retry: { baseDelayMs: 50 } });
+        return [adapter];
+      },
     });
   });
   after(async () => {
@@ -211,19 +214,21 @@ describe("Teams channel end to end with JWT validation on", () => {
   before(async () => {
     await connector.start();
     await issuer.start();
-    adapter = new TeamsAdapter({
-      auth: {
-        openIdMetadataUrl: issuer.openIdMetadataUrl,
-        credentialsFactory: new FixedCredentialsFactory(appId),
-      },
-    });
     harness = await startHarness({
       env: {
         TEAMS_SERVICE_URL_ALLOWLIST: connector.origin,
         MICROSOFT_APP_ID: appId,
         MICROSOFT_APP_PASSWORD: "offline",
       },
-      adapters: [adapter],
+      adapters: (config) => {
+        adapter = new TeamsAdapter(config.teams, {
+          auth: {
+            openIdMetadataUrl: issuer.openIdMetadataUrl,
+            credentialsFactory: new FixedCredentialsFactory(appId),
+          },
+        });
+        return [adapter];
+      },
     });
   });
   after(async () => {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { TeamsOutbox } from "../../../adapters/teams/teams-outbox.ts";
 import { TeamsPendingAnswers } from "../../../adapters/teams/teams-pending-answers.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 import { FakeBotConnector } from "../../fakes/fake-bot-connector.ts";
 import { channelMessage } from "../../fakes/teams-activities.ts";
 import { ScriptedConversations } from "../../fakes/teams-scripted-conversations.ts";
@@ -39,7 +40,7 @@ describe("Teams outbox: answers that cannot be delivered are kept and retried", 
     assert.equal((await teams.post(activity)).status, 200);
     await teams.adapter.idle();
     assert.equal(connector.for(conversationId).filter((r) => r.activity.type === "message").length, 0);
-    const kept = await teams.redis.zcard(`${teams.prefix}:teams:outbox`);
+    const kept = await teams.redis.zcard(new Keyspace(teams.prefix).channel("teams").key("outbox"));
     assert.equal(kept, 1, "the undelivered answer is in the outbox");
     assert.equal((teams.adapter.readiness() as { undeliveredAnswers: number }).undeliveredAnswers, 1);
     const delivered = await connector.waitFor(
@@ -48,7 +49,7 @@ describe("Teams outbox: answers that cannot be delivered are kept and retried", 
     );
     assert.equal(delivered.activity.text, "kept answer");
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(await teams.redis.zcard(`${teams.prefix}:teams:outbox`), 0);
+    assert.equal(await teams.redis.zcard(new Keyspace(teams.prefix).channel("teams").key("outbox")), 0);
     assert.equal(connector.for(conversationId).filter((r) => r.activity.type === "message").length, 1);
   });
 });
@@ -64,8 +65,8 @@ describe("TeamsOutbox", () => {
   });
 
   it("lets only one of two gateways claim a due entry, and hands it out again after the lease", async () => {
-    const a = new TeamsOutbox(redis, prefix, 200);
-    const b = new TeamsOutbox(redis, prefix, 200);
+    const a = new TeamsOutbox(redis, new Keyspace(prefix).channel("teams"), 200);
+    const b = new TeamsOutbox(redis, new Keyspace(prefix).channel("teams"), 200);
     await a.add(
       {
         messageId: "m1",
@@ -85,7 +86,7 @@ describe("TeamsOutbox", () => {
   });
 
   it("adopts a pending answer only after its claim expires, and drops one too old to follow", async () => {
-    const pending = new TeamsPendingAnswers(redis, prefix, 1);
+    const pending = new TeamsPendingAnswers(redis, new Keyspace(prefix).channel("teams"), 1);
     const reference = { conversation: { id: "c2", isGroup: false, conversationType: "personal", name: "" } };
     assert.equal(
       await pending.claim({ messageId: "fresh", reference, scope: "personal", acceptedAt: Date.now() }),
@@ -103,9 +104,13 @@ describe("TeamsOutbox", () => {
       adopted.map((a) => a.messageId),
       ["fresh"],
     );
-    assert.equal(await redis.hexists(`${prefix}:teams:pending`, "old"), 0, "the old one is forgotten");
+    assert.equal(
+      await redis.hexists(new Keyspace(prefix).channel("teams").key("pending"), "old"),
+      0,
+      "the old one is forgotten",
+    );
     await pending.settle("fresh", 60);
-    assert.equal(await redis.hlen(`${prefix}:teams:pending`), 0);
+    assert.equal(await redis.hlen(new Keyspace(prefix).channel("teams").key("pending")), 0);
     assert.equal(
       await pending.claim({ messageId: "fresh", reference, scope: "personal", acceptedAt: Date.now() }),
       false,
@@ -113,11 +118,11 @@ describe("TeamsOutbox", () => {
   });
 
   it("moves an entry to the dead list when it is given up", async () => {
-    const outbox = new TeamsOutbox(redis, prefix);
+    const outbox = new TeamsOutbox(redis, new Keyspace(prefix).channel("teams"));
     const entry = await outbox.add({ messageId: "m2", reference: {}, activity: { text: "y" } }, 0);
     await outbox.bury(entry);
     assert.equal(await outbox.size(), 0);
-    const dead = await redis.lrange(`${prefix}:teams:outbox:dead`, 0, -1);
+    const dead = await redis.lrange(new Keyspace(prefix).channel("teams").key("outbox", "dead"), 0, -1);
     assert.equal(JSON.parse(dead[0] ?? "{}").messageId, "m2");
   });
 });
@@ -154,7 +159,7 @@ describe("Teams answers whose gateway died after acknowledging", () => {
       receivedAt: Date.now(),
       replyTo: {},
     });
-    const dead = new TeamsPendingAnswers(teams.redis, teams.prefix, 1);
+    const dead = new TeamsPendingAnswers(teams.redis, new Keyspace(teams.prefix).channel("teams"), 1);
     const reference = {
       channelId: "msteams",
       serviceUrl: connector.serviceUrl,
@@ -171,6 +176,6 @@ describe("Teams answers whose gateway died after acknowledging", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await teams.adapter.idle();
     assert.equal(connector.for(conversationId).filter((r) => r.activity.type === "message").length, 1);
-    assert.equal(await teams.redis.hlen(`${teams.prefix}:teams:pending`), 0);
+    assert.equal(await teams.redis.hlen(new Keyspace(teams.prefix).channel("teams").key("pending")), 0);
   });
 });

@@ -4,10 +4,13 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import { Redis } from "ioredis";
 import { TeamsAdapter, type TeamsAdapterOptions } from "../../../adapters/teams/teams-adapter.ts";
+import { adapterContext } from "../../../src/app/channel-adapters.ts";
 import { testConfig } from "../../../src/config.ts";
 import type { Conversations } from "../../../src/conversation/conversations.ts";
+import { RateLimiter } from "../../../src/conversation/rate-limiter.ts";
 import { createLogger } from "../../../src/logger.ts";
 import { createMetrics } from "../../../src/metrics.ts";
+import { Keyspace } from "../../../src/redis/keyspace.ts";
 
 export interface TeamsTestServer {
   url: string;
@@ -33,16 +36,24 @@ export async function startTeamsServer(options: {
   const redis = new Redis(config.redis.url, { lazyConnect: true });
   await redis.connect();
   const app = express();
-  const adapter = new TeamsAdapter({ retry: { baseDelayMs: 50 }, streamIntervalMs: 0, ...options.adapter });
-  await adapter.init({
-    config,
-    app,
-    conversations: options.conversations,
-    redis,
-    logger: createLogger({ level: "silent" }),
-    metrics: createMetrics({ defaults: false }),
-    ...options.extra,
+  const adapter = new TeamsAdapter(config.teams, {
+    retry: { baseDelayMs: 50 },
+    streamIntervalMs: 0,
+    ...options.adapter,
   });
+  await adapter.init(
+    adapterContext(adapter, {
+      config,
+      routes: app,
+      conversations: options.conversations,
+      redis,
+      keys: new Keyspace(config.redis.prefix),
+      logger: createLogger({ level: "silent" }),
+      metrics: createMetrics({ defaults: false }),
+      rateLimiter: new RateLimiter(redis, new Keyspace(config.redis.prefix)),
+      ...options.extra,
+    }),
+  );
   await adapter.start();
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
