@@ -65,6 +65,8 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/)
     .default("answers"),
   QUEUE_MAX_DEPTH: int(1, 10_000_000).default(1000),
+  /** How long an accepted message may wait for a worker before it ends with an `unavailable` error. */
+  QUEUE_WAIT_MS: int(1000, 86_400_000).default(30_000),
   WORKER_LOCK_MS: int(500, 3_600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(200, 3_600_000).default(15_000),
   SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
@@ -214,6 +216,7 @@ function shape(e: Parsed) {
     queue: {
       name: e.QUEUE_NAME,
       maxDepth: e.QUEUE_MAX_DEPTH,
+      waitMs: e.QUEUE_WAIT_MS,
       lockMs: e.WORKER_LOCK_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

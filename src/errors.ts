@@ -29,6 +29,8 @@ export enum ErrorCode {
   RedisUnavailable = "redis_unavailable",
   KnowledgeInvalid = "knowledge_invalid",
   DeliveryFailed = "delivery_failed",
+  /** No worker took the message within QUEUE_WAIT_MS. */
+  Unavailable = "unavailable",
   Internal = "internal",
 }
 
@@ -53,6 +55,7 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.Timeout]: 504,
   [ErrorCode.RedisUnavailable]: 503,
   [ErrorCode.ModelUnavailable]: 503,
+  [ErrorCode.Unavailable]: 503,
 };
 
 export interface CodedError extends Error {

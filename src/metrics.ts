@@ -50,6 +50,29 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     help: "Jobs waiting or running in the inference queue (sampled at scrape)",
     registers: [registry],
   });
+  // What an orchestrator scales on (KEDA reads sgw_queue_waiting_jobs through Prometheus) and what says
+  // whether anybody is there to answer, now that readiness no longer depends on workers.
+  const queueWaiting = new Gauge({
+    name: "sgw_queue_waiting_jobs",
+    help: "Answer jobs waiting for a worker (BullMQ waiting + prioritized), sampled at scrape",
+    registers: [registry],
+  });
+  const oldestWaiting = new Gauge({
+    name: "sgw_oldest_waiting_job_age_seconds",
+    help: "Age of the oldest answer job no worker has taken yet (0 when none waits), sampled at scrape",
+    registers: [registry],
+  });
+  const workersAlive = new Gauge({
+    name: "sgw_workers_alive",
+    help: "Inference workers that sent a heartbeat recently, by state (loading, ready, failed)",
+    labelNames: ["state"] as const,
+    registers: [registry],
+  });
+  const queueWaitExpired = new Counter({
+    name: "sgw_queue_wait_expired_total",
+    help: "Messages ended with an `unavailable` error because no worker took them within QUEUE_WAIT_MS",
+    registers: [registry],
+  });
   const feedback = new Counter({
     name: "sgw_feedback_total",
     help: "Votes on answers, by channel and vote",
@@ -117,6 +140,10 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     timeToFirstToken,
     answerTime,
     queueDepth,
+    queueWaiting,
+    oldestWaiting,
+    workersAlive,
+    queueWaitExpired,
     feedback,
     handoffs,
     gaps,

@@ -51,7 +51,8 @@ return {0, prev, 'queued'}
 `;
 
 const FINISH_LUA = `
-if redis.call('HGET', KEYS[1], 'state') == 'done' then return 0 end
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'done' or (ARGV[5] ~= '' and state ~= ARGV[5]) then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'done', 'outcome', ARGV[1])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'turn', ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -173,6 +174,26 @@ export class AnswerLedger {
       JSON.stringify(entry.d),
       turn ? JSON.stringify(turn) : "",
       this.#ttl,
+      "",
+    );
+    return result === 1;
+  }
+
+  /**
+   * Ends a message that no worker has started with an error entry: the queue-wait budget ran out. False
+   * when a worker already began it (or it is finished), which then owns its outcome.
+   */
+  async expireQueued(messageId: string, entry: ReplyEntry): Promise<boolean> {
+    const result = await this.#redis.eval(
+      FINISH_LUA,
+      2,
+      this.#keys.message(messageId),
+      this.#keys.reply(messageId),
+      entry.t,
+      JSON.stringify(entry.d),
+      "",
+      this.#ttl,
+      "queued",
     );
     return result === 1;
   }

@@ -12,6 +12,7 @@ import type { Logger } from "../logger.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
 import { type AnswerJob, AnswerJobSchema, seedFor } from "./answer-job.ts";
 import type { AnswerLedger, MessageRecord } from "./answer-ledger.ts";
+import { UNAVAILABLE_TEXT } from "./queue-wait.ts";
 import { ReplyWriter } from "./reply-stream.ts";
 
 export const NO_MODEL_TEXT =
@@ -37,6 +38,10 @@ export interface InferenceWorkerOptions {
   maxAnswerTokens: number;
   temperature: number;
   answerTimeoutMs: number;
+  /** QUEUE_WAIT_MS: a message first picked up later than this after it was accepted is not answered. */
+  queueWaitMs?: number;
+  /** Counts messages ended because they waited too long. */
+  onExpired?: () => void;
   lockMs: number;
   stalledIntervalMs: number;
   /** Concurrency when there is no engine (excerpt answers are cheap). @defaultValue 16 */
@@ -134,6 +139,19 @@ export class InferenceWorker {
     if (record?.cancelled) {
       await this.#finishError(data, ErrorCode.Cancelled, "The answer was cancelled.");
       return { kind: "cancelled" };
+    }
+    // Taken for the first time, but after the queue-wait budget (no gateway's janitor got to it first):
+    // the user was, or is about to be, told nobody could answer; answering now would contradict that.
+    const waitMs = this.#o.queueWaitMs;
+    if (waitMs !== undefined && job.attemptsStarted <= 1 && Date.now() - data.acceptedAt > waitMs) {
+      const ended = await ledger.expireQueued(data.messageId, {
+        t: "error",
+        d: { code: ErrorCode.Unavailable, message: UNAVAILABLE_TEXT, at: Date.now() },
+      });
+      if (ended) {
+        this.#o.onExpired?.();
+        return { kind: "unavailable" };
+      }
     }
     if (data.previousMessageId) {
       const prev = await ledger.record(data.previousMessageId);

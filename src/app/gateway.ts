@@ -6,6 +6,8 @@ import type { Redis } from "ioredis";
 import type { ChannelAdapter } from "../../adapters/types.ts";
 import { ledgerFor } from "../answering/answer-ledger.ts";
 import { ConversationManager } from "../answering/conversation-manager.ts";
+import { readQueueStats } from "../answering/queue-stats.ts";
+import { QueueWaitJanitor } from "../answering/queue-wait.ts";
 import { ReplyHub } from "../answering/reply-hub.ts";
 import type { Config } from "../config.ts";
 import { contextStoreFor } from "../conversation/context-store.ts";
@@ -28,6 +30,10 @@ export interface Gateway {
   /** The port actually bound (PORT=0 picks a free one). */
   readonly port: number;
   readonly conversations: ConversationManager;
+  /** The answer queue this gateway adds to. */
+  readonly queue: Queue;
+  /** Ends messages no worker takes within QUEUE_WAIT_MS. */
+  readonly queueWait: QueueWaitJanitor;
   readonly knowledge: KnowledgeBase;
   readonly redis: Redis;
   readonly metrics: Metrics;
@@ -71,10 +77,18 @@ export async function startGateway(
   const contextStore = contextStoreFor(redis, keys, config.conversation);
   const rateLimiter = new RateLimiter(redis, keys);
   const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger });
+  const ledger = ledgerFor(redis, keys, config.conversation);
+  const janitor = new QueueWaitJanitor({
+    queue,
+    ledger,
+    waitMs: config.queue.waitMs,
+    logger,
+    onExpired: () => metrics.queueWaitExpired.inc(),
+  });
   const conversations = new ConversationManager({
     config,
     keys,
-    ledger: ledgerFor(redis, keys, config.conversation),
+    ledger,
     contextStore,
     queue,
     hub,
@@ -102,8 +116,8 @@ export async function startGateway(
   support.attach({ app, conversations, handoff, feedback, adapters, context: contextStore });
   mountHealthRoutes(app, {
     redis,
-    keys,
     metrics,
+    queueStats: () => readQueueStats(queue, redis, keys),
     beforeScrape: () => Promise.all([conversations.queueDepth(), support.refreshMetrics()]),
     details: () => {
       const stats = knowledge.stats();
@@ -131,6 +145,7 @@ export async function startGateway(
   for (const adapter of adapters) await adapter.init(adapterContext(adapter, parts));
   app.use(errorHandler(log));
   for (const adapter of adapters) await adapter.start();
+  janitor.start();
   // Last, after any route an adapter adds when it starts.
   app.use(notFoundHandler());
 
@@ -147,12 +162,15 @@ export async function startGateway(
     server,
     port,
     conversations,
+    queue,
+    queueWait: janitor,
     knowledge,
     redis,
     metrics,
     adapters,
     support,
     close: async () => {
+      await janitor.stop();
       for (const adapter of adapters) await adapter.stop().catch(() => undefined);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -124,6 +124,7 @@ export async function startWorkerRuntime(
     maxAnswerTokens: config.llm.maxAnswerTokens,
     temperature: config.llm.temperature,
     answerTimeoutMs: config.llm.answerTimeoutMs,
+    queueWaitMs: config.queue.waitMs,
     lockMs: config.queue.lockMs,
     stalledIntervalMs: config.queue.stalledIntervalMs,
   });

@@ -10,7 +10,7 @@ import { exited } from "../../helpers/worker-process.ts";
 interface ReadyBody {
   status: string;
   workers: { id: string; state: string; error?: string }[];
-  problems?: string[];
+  warnings: string[];
 }
 
 /** A worker process whose output the test reads (the shared helper lets it print to the console). */
@@ -56,7 +56,7 @@ describe("fault: the model file is missing or corrupt when a worker starts", () 
       },
     ],
   ] as const) {
-    it(`reports a ${name} model by its file name, keeps the gateway not ready, and stays up without restarting`, async () => {
+    it(`reports a ${name} model by its file name, keeps the gateway ready to queue, and stays up without restarting`, async () => {
       const modelPath = make(join(dir, `${name}-model.gguf`));
       const { child, output } = spawnWorkerCapturing({ ...h.env, MODEL_PATH: modelPath });
       try {
@@ -68,10 +68,14 @@ describe("fault: the model file is missing or corrupt when a worker starts", () 
           await new Promise((r) => setTimeout(r, 200));
         }
         assert.ok(state, "readiness was read");
-        assert.equal(state.status, 503, "not ready: no worker can answer");
+        // The gateway still accepts work (queued messages end with `unavailable` after QUEUE_WAIT_MS).
+        assert.equal(state.status, 200, "the gateway can accept and queue work");
         const failed = state.body.workers.find((w) => w.state === "failed");
         assert.ok(failed?.error?.includes(modelPath), `the error names the file: ${failed?.error}`);
-        assert.ok(state.body.problems?.some((p) => p.includes(modelPath)));
+        assert.ok(
+          state.body.warnings.some((p) => p.includes(modelPath)),
+          state.body.warnings.join("; "),
+        );
 
         // Nothing crashes in a loop: the same process is still up a while later, and still reports.
         await new Promise((r) => setTimeout(r, 2000));
