@@ -257,7 +257,24 @@ async function startService(env: Record<string, string>): Promise<{ child: Child
   throw new Error("the service was not ready within 60 s");
 }
 
+function flagList(name: string): number[] | undefined {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  return (args[i + 1] ?? "")
+    .split(",")
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+}
+
 export async function runLoadBench(json: boolean): Promise<Record<string, unknown>> {
+  // `--closed 16,64`: the service's own cost per message instead (retrieval-only closed loops, Redis
+  // commands per message, memory per open stream): see bench/closed-loop.ts.
+  const closed = flagList("closed");
+  if (closed) {
+    const { runClosedLoopBench } = await import("./closed-loop.ts");
+    return runClosedLoopBench(json, closed, flag("closed-seconds", 20), flag("streams", 1000));
+  }
   const loadSeconds = flag("load-seconds", 60);
   const loadConversations = flag("load-conversations", 200);
   const soakSeconds = flag("soak-seconds", 600);

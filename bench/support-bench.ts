@@ -68,7 +68,7 @@ export async function runSupportBench(json = false): Promise<Record<string, unkn
   try {
     await redis.ping();
     const decide = await timeEach(2000, (i) => gate.decide(msg(i), "How do I reset my password?"));
-    const accepted = await timeEach(2000, (i) => gate.accepted(msg(i), `m${i}`, [], false));
+    const accepted = await timeEach(2000, (i) => gate.accepted(msg(i), `m${i}`));
 
     // Fill the events stream: questions, answers, a vote on every 4th, a handoff on every 20th.
     let pipe = redis.pipeline();
@@ -102,7 +102,7 @@ export async function runSupportBench(json = false): Promise<Record<string, unkn
     const { events, lastId } = await store.eventsFrom("0-0");
     const readMs = performance.now() - t;
     // What a /metrics refresh reads after 15 s of traffic: only the new entries.
-    for (let i = 0; i < 1000; i++) await gate.accepted(msg(i), `late${i}`, [], false);
+    for (let i = 0; i < 1000; i++) await gate.accepted(msg(i), `late${i}`);
     t = performance.now();
     const incremental = await store.eventsFrom(`(${lastId}`);
     const incrementalMs = performance.now() - t;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import type { Conversations } from "../../src/conversation/conversations.ts";
+import type { Conversations, LoggedMessage } from "../../src/conversation/conversations.ts";
 import type { ConversationRef } from "../../src/conversation/inbound-message.ts";
 import { asCodedError, ErrorCode, GatewayError } from "../../src/errors.ts";
 import { sendError } from "../../src/http/http-app.ts";
@@ -172,27 +172,32 @@ function streamConversation(
   heartbeatMs: number,
 ): void {
   const closed = new AbortController();
-  const queue: { messageId: string; logId: string }[] = [];
+  const queue: LoggedMessage[] = [];
   let running = false;
 
   const drain = async () => {
     if (running) return;
     running = true;
     while (queue.length > 0 && !closed.signal.aborted) {
-      const { messageId, logId } = queue.shift() as { messageId: string; logId: string };
+      const { messageId, logId, known } = queue.shift() as LoggedMessage;
       const after = resume && logId === resume.logId ? resume.replyId : "0";
       const sink = new SseSink(res, messageId, logId);
       await conversations
-        .follow(messageId, sink, { signal: closed.signal, after, onEntry: (id) => sink.entry(id) })
+        .follow(messageId, sink, {
+          signal: closed.signal,
+          after,
+          onEntry: (id) => sink.entry(id),
+          ...(known ? { known } : {}),
+        })
         .catch(() => undefined);
     }
     running = false;
   };
 
-  const stopWatching = conversations.watch(ref, "0", (messageId, logId) => {
+  const stopWatching = conversations.watch(ref, "0", (message) => {
     // Messages before the resume point were fully delivered on an earlier connection.
-    if (resume && compareLogIds(logId, resume.logId) < 0) return;
-    queue.push({ messageId, logId });
+    if (resume && compareLogIds(message.logId, resume.logId) < 0) return;
+    queue.push(message);
     void drain();
   });
   const heartbeat = setInterval(() => res.write(": ping\n\n"), heartbeatMs);

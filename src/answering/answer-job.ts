@@ -4,11 +4,20 @@ import { ChannelSchema } from "../conversation/inbound-message.ts";
 import { SnippetSchema } from "../knowledge/citation.ts";
 import { shardOf } from "../redis/keyspace.ts";
 
-/** Version 1 of the data every inference job carries; bump `v` on any incompatible change. */
-export const AnswerJobSchema = z.object({
+const ConversationSchema = z.object({
+  channel: ChannelSchema,
+  tenant: z.string(),
+  conversationKey: z.string(),
+});
+
+/**
+ * Version 1 of the data every answer job carries: the gateway retrieved the snippets before enqueueing.
+ * Still read, so that jobs queued before an upgrade are answered.
+ */
+const AnswerJobV1Schema = z.object({
   v: z.literal(1),
   messageId: z.string(),
-  conversation: z.object({ channel: ChannelSchema, tenant: z.string(), conversationKey: z.string() }),
+  conversation: ConversationSchema,
   userId: z.string(),
   question: z.string(),
   snippets: z.array(SnippetSchema),
@@ -18,6 +27,23 @@ export const AnswerJobSchema = z.object({
   previousMessageId: z.string().nullable(),
   acceptedAt: z.number().int(),
 });
+
+/** Version 2: the worker retrieves (accepting a message never waits on the knowledge search). */
+const AnswerJobV2Schema = z.object({
+  v: z.literal(2),
+  messageId: z.string(),
+  conversation: ConversationSchema,
+  userId: z.string(),
+  question: z.string(),
+  /** The conversation's previous message; this job waits until it is finished so answers come in order. */
+  previousMessageId: z.string().nullable(),
+  acceptedAt: z.number().int(),
+  /** The user's language when the channel says it (BCP 47, e.g. "fr"). */
+  lang: z.string().max(35).optional(),
+});
+
+/** The data of an answer job; bump `v` on any incompatible change, and keep reading the last version. */
+export const AnswerJobSchema = z.discriminatedUnion("v", [AnswerJobV1Schema, AnswerJobV2Schema]);
 export type AnswerJob = z.infer<typeof AnswerJobSchema>;
 
 /**

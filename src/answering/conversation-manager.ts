@@ -2,9 +2,9 @@ import type { Queue } from "bullmq";
 import type { Config } from "../config.ts";
 import type { ContextStore } from "../conversation/context-store.ts";
 import type {
-  AnswerKind,
   Conversations,
   FollowOptions,
+  LoggedMessage,
   ReplySink,
   Submission,
 } from "../conversation/conversations.ts";
@@ -17,44 +17,17 @@ import {
 import type { RateLimiter } from "../conversation/rate-limiter.ts";
 import type { Turn } from "../conversation/turn.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
-import type { Snippet } from "../knowledge/citation.ts";
-import type { Retriever } from "../knowledge/retriever.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type Keyspace, shardOf } from "../redis/keyspace.ts";
+import { Admission } from "./admission.ts";
 import { followAnswer } from "./answer-follower.ts";
 import { type AnswerJob, messageIdFor } from "./answer-job.ts";
 import type { AnswerLedger } from "./answer-ledger.ts";
 import { compareIds, type ReplyHub } from "./reply-hub.ts";
+import type { SubmissionGate } from "./submission-gate.ts";
 
-/** What a SubmissionGate decides for a new message, before any answer job exists. */
-export type GateDecision =
-  /** Answer normally. */
-  | { action: "answer" }
-  /** The conversation is with a person: enqueue nothing, tell the channel not to follow an answer. */
-  | { action: "silent" }
-  /** Reply with this fixed text instead of an answer (handoff requested, conversation released). */
-  | { action: "reply"; text: string };
-
-/**
- * The support loop's hook into the conversation layer: handoff state and intents before a message is
- * answered, analytics once it is accepted and once its answer is delivered.
- */
-export interface SubmissionGate {
-  decide(message: InboundMessage, text: string): Promise<GateDecision>;
-  accepted(
-    message: InboundMessage,
-    messageId: string,
-    snippets: Snippet[],
-    knowledgeReady: boolean,
-  ): Promise<void>;
-  answered(info: {
-    messageId: string;
-    channel: string;
-    kind: AnswerKind | string;
-    ttftMs: number;
-  }): Promise<void>;
-}
+export type { GateDecision, SubmissionGate } from "./submission-gate.ts";
 
 export interface ConversationManagerOptions {
   config: Config;
@@ -66,7 +39,6 @@ export interface ConversationManagerOptions {
   rateLimiter: RateLimiter;
   metrics: Metrics;
   logger: Logger;
-  retriever?: Retriever;
   /** Publishes a cancellation to whichever worker holds a job. */
   publishCancel: (messageId: string) => Promise<unknown>;
   /** Handoff state, intents and analytics (absent: every message is answered, nothing recorded). */
@@ -82,22 +54,25 @@ const JOB_OPTIONS = {
 } as const;
 
 /**
- * The conversation layer: accepts normalised messages from every channel, enqueues one answer job per
- * platform message and streams answers back to channel sinks.
+ * The gateway's half of answering: accepts normalised messages from every channel (validates, dedupes,
+ * admits, claims a place in the conversation's order, enqueues one answer job per platform message), and
+ * streams answers back to channel sinks. Knowledge retrieval is the worker's, so accepting a message
+ * costs a few Redis round trips and no search.
  */
 export class ConversationManager implements Conversations {
   readonly #o: ConversationManagerOptions;
   readonly #log: Logger;
-  #depth = { value: 0, at: 0 };
-  #sampling: Promise<void> | undefined;
-  /** Admitted by this gateway but not enqueued yet: not in a queue sample, yet already owed a slot. */
-  #admitting = 0;
-  /** Enqueued by this gateway so far: those since the last sample are added to it. */
-  #enqueued = 0;
+  readonly #admission: Admission;
 
   constructor(options: ConversationManagerOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: "conversation-manager" });
+    this.#admission = new Admission({
+      config: options.config,
+      queue: options.queue,
+      rateLimiter: options.rateLimiter,
+      metrics: options.metrics,
+    });
   }
 
   async submit(message: InboundMessage): Promise<Submission> {
@@ -120,64 +95,59 @@ export class ConversationManager implements Conversations {
       );
     }
     const messageId = messageIdFor(msg);
-    const seen = await ledger.exists(messageId);
-    if (!seen) {
-      try {
-        await this.#admit(msg);
-      } catch (error) {
-        if (error instanceof GatewayError) metrics.rejected.inc({ channel: msg.channel, code: error.code });
-        throw error;
-      }
-    }
-    if (seen) return this.#enqueue(msg, text, messageId, seen);
+    // A redelivery is not counted against limits: it only heals a lost enqueue (see #enqueue).
+    if (await ledger.exists(messageId)) return this.#enqueue(msg, text, messageId, true);
+    let release: (enqueued: boolean) => void;
     try {
-      const submission = await this.#enqueue(msg, text, messageId, seen);
-      this.#enqueued += 1;
-      this.#depth.value += 1;
+      release = await this.#admission.admit(msg);
+    } catch (error) {
+      if (error instanceof GatewayError) metrics.rejected.inc({ channel: msg.channel, code: error.code });
+      throw error;
+    }
+    let enqueued = false;
+    try {
+      const submission = await this.#enqueue(msg, text, messageId, false);
+      enqueued = !submission.duplicate && !submission.handedOff;
       return submission;
     } finally {
-      this.#admitting -= 1;
+      release(enqueued);
     }
   }
 
   async #enqueue(msg: InboundMessage, text: string, messageId: string, seen: boolean): Promise<Submission> {
-    const { config, ledger, metrics } = this.#o;
+    const { ledger, metrics, gate } = this.#o;
     const ref = conversationRefOf(msg);
-    const gate = this.#o.gate;
     if (!seen && gate) {
       const decision = await gate.decide(msg, text);
       if (decision.action === "silent") return { messageId, duplicate: false, handedOff: true };
       if (decision.action === "reply") return this.#replyFixed(msg, messageId, decision.text);
     }
-    const retriever = this.#o.retriever;
-    const snippets =
-      retriever && !seen ? await retriever.retrieve(text, { tokenBudget: config.knowledge.tokenBudget }) : [];
-    const claim = await ledger.claim(ref, messageId);
+    const acceptedAt = Date.now();
+    const claim = await ledger.claim(ref, messageId, acceptedAt);
     if (claim.duplicate && claim.state === "done") return { messageId, duplicate: true };
     const job: AnswerJob = {
-      v: 1,
+      v: 2,
       messageId,
       conversation: ref,
       userId: msg.userId,
       question: text,
-      snippets,
-      knowledgeReady: retriever?.ready ?? false,
       previousMessageId: claim.previousMessageId,
-      acceptedAt: Date.now(),
+      acceptedAt,
+      ...(msg.lang ? { lang: msg.lang } : {}),
     };
     // Re-adding an existing job id is a no-op in BullMQ, so a duplicate delivery also heals the case
     // where the first delivery was claimed but its enqueue never happened (gateway crash in between).
     await this.#o.queue.add("answer", job, { ...JOB_OPTIONS, jobId: messageId });
     if (!claim.duplicate) {
       metrics.messages.inc({ channel: msg.channel });
-      this.#log.debug({ messageId, channel: msg.channel }, "message accepted");
-      await gate
-        ?.accepted(msg, messageId, snippets, job.knowledgeReady)
+      // Analytics is not the user's wait: recorded alongside, a failure only logged.
+      void gate
+        ?.accepted(msg, messageId)
         .catch((error: unknown) =>
           this.#log.warn({ err: (error as Error).message }, "analytics not recorded"),
         );
     }
-    return { messageId, duplicate: claim.duplicate };
+    return { messageId, duplicate: claim.duplicate, acceptedAt };
   }
 
   /**
@@ -213,19 +183,20 @@ export class ConversationManager implements Conversations {
 
   async follow(messageId: string, sink: ReplySink, options: FollowOptions = {}): Promise<void> {
     const { keys, hub, ledger, metrics } = this.#o;
-    const record = await ledger.record(messageId);
-    if (record === undefined) {
-      throw new GatewayError(ErrorCode.NotFound, `Unknown message ${messageId}.`);
+    let known = options.known;
+    const resuming = options.after !== undefined && options.after !== "0";
+    if (!known || resuming) {
+      const record = await ledger.record(messageId);
+      if (record === undefined) throw new GatewayError(ErrorCode.NotFound, `Unknown message ${messageId}.`);
+      known = { acceptedAt: record.acceptedAt, channel: record.channel };
+      if (resuming && record.state === "done") {
+        // Resuming at (or after) a finished answer's last entry: nothing is left to send for it.
+        const lastId = await ledger.lastReplyEntryId(messageId);
+        if (lastId === undefined || compareIds(lastId, options.after as string) <= 0) return;
+      }
     }
-    if (options.after && options.after !== "0" && record.state === "done") {
-      // Resuming at (or after) a finished answer's last entry: nothing is left to send for it.
-      const lastId = await ledger.lastReplyEntryId(messageId);
-      if (lastId === undefined || compareIds(lastId, options.after) <= 0) return;
-    }
-    const { acceptedAt, channel } = record;
+    const { acceptedAt, channel } = known;
     let firstChunk = true;
-    let firstAt: number | undefined;
-    const gate = this.#o.gate;
     const measured: ReplySink = {
       onStart: async () => {
         metrics.queueWait.observe({ channel }, (Date.now() - acceptedAt) / 1000);
@@ -234,17 +205,11 @@ export class ConversationManager implements Conversations {
       onChunk: async (text) => {
         if (firstChunk) metrics.timeToFirstToken.observe({ channel }, (Date.now() - acceptedAt) / 1000);
         firstChunk = false;
-        firstAt ??= Date.now();
         await sink.onChunk(text);
       },
       onFinal: async (answer) => {
         metrics.answerTime.observe({ channel }, (Date.now() - acceptedAt) / 1000);
         metrics.answers.inc({ channel, outcome: answer.kind });
-        await gate
-          ?.answered({ messageId, channel, kind: answer.kind, ttftMs: (firstAt ?? Date.now()) - acceptedAt })
-          .catch((error: unknown) =>
-            this.#log.warn({ err: (error as Error).message }, "analytics not recorded"),
-          );
         await sink.onFinal(answer);
       },
       onError: async (failure) => {
@@ -263,15 +228,22 @@ export class ConversationManager implements Conversations {
     return (await this.#o.ledger.record(messageId))?.conversationKey;
   }
 
-  watch(
-    ref: ConversationRef,
-    after: string,
-    onMessage: (messageId: string, logId: string) => void,
-  ): () => void {
+  watch(ref: ConversationRef, after: string, onMessage: (message: LoggedMessage) => void): () => void {
     return this.#o.hub.subscribe(this.#o.ledger.conversationLogKey(ref), after, (fields, logId) => {
-      const index = fields.indexOf("m");
-      const messageId = index >= 0 ? fields[index + 1] : undefined;
-      if (messageId) onMessage(messageId, logId);
+      const field = (name: string) => {
+        const i = fields.indexOf(name);
+        return i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
+      };
+      const messageId = field("m");
+      if (!messageId) return;
+      const at = Number(field("at"));
+      const channel = field("ch");
+      onMessage({
+        messageId,
+        logId,
+        // Entries written before the log carried them (an upgrade) are looked up when followed.
+        ...(Number.isFinite(at) && channel ? { known: { acceptedAt: at, channel } } : {}),
+      });
     });
   }
 
@@ -280,70 +252,8 @@ export class ConversationManager implements Conversations {
     await this.#o.publishCancel(messageId);
   }
 
-  /** Refuses a new message when its user or tenant is over the rate limit or the queue is full. */
-  async #admit(msg: InboundMessage): Promise<void> {
-    const { config, rateLimiter } = this.#o;
-    const user = await rateLimiter.hit(
-      "user",
-      `${msg.channel}:${msg.tenant}:${msg.userId}`,
-      config.rateLimit.userPerMinute,
-    );
-    if (!user.allowed) {
-      throw new GatewayError(
-        ErrorCode.RateLimited,
-        "You are sending messages too quickly. Please wait a moment.",
-        {
-          retryAfterSeconds: user.retryAfterSeconds,
-        },
-      );
-    }
-    const tenant = await rateLimiter.hit(
-      "tenant",
-      `${msg.channel}:${msg.tenant}`,
-      config.rateLimit.tenantPerMinute,
-    );
-    if (!tenant.allowed) {
-      throw new GatewayError(
-        ErrorCode.RateLimited,
-        "Too many questions are arriving right now. Please try again shortly.",
-        {
-          retryAfterSeconds: tenant.retryAfterSeconds,
-        },
-      );
-    }
-    await this.queueDepth();
-    // Read again after the await: the check and the count below must run with no await in between, so
-    // a burst of concurrent requests cannot all pass on the same sample and overshoot the bound.
-    if (this.#depth.value + this.#admitting >= config.queue.maxDepth) {
-      throw new GatewayError(ErrorCode.Busy, "We are busy right now. Please try again shortly.", {
-        retryAfterSeconds: 10,
-      });
-    }
-    // Released once the job is in the queue (and so in the sample).
-    this.#admitting += 1;
-  }
-
-  /**
-   * Jobs waiting or running (sampled at most every 250 ms, one sample at a time, so a burst does not
-   * hammer Redis), kept current between samples with this gateway's own enqueues, plus the messages it
-   * is still enqueueing. Several gateways can overshoot the bound by what the others enqueue in 250 ms.
-   */
-  async queueDepth(): Promise<number> {
-    if (Date.now() - this.#depth.at > 250) {
-      this.#sampling ??= this.#sampleDepth().finally(() => {
-        this.#sampling = undefined;
-      });
-      await this.#sampling;
-    }
-    return this.#depth.value + this.#admitting;
-  }
-
-  async #sampleDepth(): Promise<void> {
-    const before = this.#enqueued;
-    const counts = await this.#o.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
-    // Jobs enqueued while the count was in flight may be missing from it: count them (at worst twice).
-    const value = Object.values(counts).reduce((a, b) => a + b, 0) + (this.#enqueued - before);
-    this.#depth = { value, at: Date.now() };
-    this.#o.metrics.queueDepth.set(this.#depth.value);
+  /** Jobs waiting or running (sampled), for /metrics and the queue bound. */
+  queueDepth(): Promise<number> {
+    return this.#admission.depth();
   }
 }

@@ -2,22 +2,26 @@ import { DelayedError, type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { ContextStore } from "../conversation/context-store.ts";
 import type { AnswerKind } from "../conversation/conversations.ts";
-import { buildPrompt, citationsUsed, NO_ANSWER_TEXT } from "../conversation/prompt-builder.ts";
 import type { Turn } from "../conversation/turn.ts";
 import { ErrorCode } from "../errors.ts";
-import type { Engine } from "../inference/engine.ts";
 import type { Snippet } from "../knowledge/citation.ts";
-import { composeExcerptAnswer } from "../knowledge/excerpt-answer.ts";
 import type { Logger } from "../logger.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
-import { type AnswerJob, AnswerJobSchema, seedFor } from "./answer-job.ts";
-import type { AnswerLedger, MessageRecord } from "./answer-ledger.ts";
+import { type AnswerJob, AnswerJobSchema } from "./answer-job.ts";
+import type { AnswerLedger } from "./answer-ledger.ts";
+import type { Answerer } from "./answerer.ts";
 import { UNAVAILABLE_TEXT } from "./queue-wait.ts";
 import { ReplyWriter } from "./reply-stream.ts";
 
-export const NO_MODEL_TEXT =
-  "No language model is configured on this service yet, and no help article matched your question. " +
-  "Would you like me to connect you with a person?";
+/** What became of one message, once its final entry is published (for analytics). */
+export interface AnswerOutcome {
+  job: AnswerJob;
+  kind: AnswerKind;
+  snippets: Snippet[];
+  knowledgeReady: boolean;
+  /** When the first text of the answer was written (ms since epoch). */
+  firstTextAt: number;
+}
 
 export interface InferenceWorkerOptions {
   queueName: string;
@@ -27,25 +31,25 @@ export interface InferenceWorkerOptions {
   connection: Redis;
   /** The answer queue, to tell a predecessor that is merely waiting from one that was never enqueued. */
   queue: Queue;
-  /** A plain connection for reply streams and the ledger. */
+  /** A plain connection for reply streams and the ledger (auto-pipelined). */
   redis: Redis;
   keys: Keyspace;
   ledger: AnswerLedger;
   contextStore: ContextStore;
-  /** Without an engine the worker answers from snippets alone (retrieval-only mode). */
-  engine?: Engine;
+  /** Retrieval and the answer itself: from a model, quoted from sources, or "I don't know". */
+  answerer: Answerer;
+  /** How many answers run at once (the engine's sequences; more without a model). */
+  concurrency: number;
   logger: Logger;
-  maxAnswerTokens: number;
-  temperature: number;
   answerTimeoutMs: number;
   /** QUEUE_WAIT_MS: a message first picked up later than this after it was accepted is not answered. */
   queueWaitMs?: number;
   /** Counts messages ended because they waited too long. */
   onExpired?: () => void;
+  /** Told once per message whose answer this worker published (analytics: answered, gaps). */
+  onAnswered?: (outcome: AnswerOutcome) => Promise<void>;
   lockMs: number;
   stalledIntervalMs: number;
-  /** Concurrency when there is no engine (excerpt answers are cheap). @defaultValue 16 */
-  excerptConcurrency?: number;
 }
 
 /** How often a job whose predecessor is unfinished checks again. */
@@ -70,7 +74,7 @@ export class InferenceWorker {
   }
 
   get concurrency(): number {
-    return this.#o.engine?.capacity ?? this.#o.excerptConcurrency ?? 16;
+    return this.#o.concurrency;
   }
 
   async start(): Promise<void> {
@@ -124,22 +128,12 @@ export class InferenceWorker {
   async #process(job: Job, token?: string): Promise<{ kind: string }> {
     const parsed = AnswerJobSchema.safeParse(job.data);
     if (!parsed.success) {
-      this.#log.error({ jobId: job.id }, "job data does not match AnswerJob v1; failing it");
+      this.#log.error({ jobId: job.id }, "job data does not match a known AnswerJob version; failing it");
       await this.#fail(job, ErrorCode.Internal, "Sorry, this message could not be processed.");
       return { kind: "invalid" };
     }
     const data = parsed.data;
     const { ledger } = this.#o;
-    const record = await ledger.record(data.messageId);
-    if (record?.state === "done") {
-      // Finished, but perhaps by a worker that died before appending its turn: make sure it is kept.
-      if (record.turn) await this.#o.contextStore.append(data.conversation, record.turn);
-      return { kind: "already-done" };
-    }
-    if (record?.cancelled) {
-      await this.#finishError(data, ErrorCode.Cancelled, "The answer was cancelled.");
-      return { kind: "cancelled" };
-    }
     // Taken for the first time, but after the queue-wait budget (no gateway's janitor got to it first):
     // the user was, or is about to be, told nobody could answer; answering now would contradict that.
     const waitMs = this.#o.queueWaitMs;
@@ -153,88 +147,99 @@ export class InferenceWorker {
         return { kind: "unavailable" };
       }
     }
-    if (data.previousMessageId) {
-      const prev = await ledger.record(data.previousMessageId);
-      if (prev !== undefined && prev.state !== "done" && !(await this.#lost(data.previousMessageId, prev))) {
-        await job.moveToDelayed(Date.now() + ORDER_RECHECK_MS, token);
-        throw new DelayedError();
+    let previous = data.previousMessageId;
+    for (;;) {
+      const begun = await ledger.begin(data.messageId, previous);
+      switch (begun.outcome) {
+        case "done":
+          // Finished, but perhaps by a worker that died before appending its turn: make sure it is kept.
+          if (begun.turn) await this.#o.contextStore.append(data.conversation, begun.turn);
+          return { kind: "already-done" };
+        case "cancelled":
+          await this.#finishError(data, ErrorCode.Cancelled, "The answer was cancelled.");
+          return { kind: "cancelled" };
+        case "wait":
+          if (previous && (await this.#lost(previous, begun.previousState, begun.previousAcceptedAt))) {
+            previous = null;
+            continue;
+          }
+          await job.moveToDelayed(Date.now() + ORDER_RECHECK_MS, token);
+          throw new DelayedError();
+        case "go":
+          return this.#answer(job, data, begun.attempt, token, begun.previousTurn);
       }
-      return this.#answer(job, data, token, prev?.turn);
     }
-    return this.#answer(job, data, token);
   }
 
   /**
    * A predecessor claimed but never enqueued (its gateway died between the two steps) must not block
    * the conversation forever: after a while without a job it is skipped.
    */
-  async #lost(messageId: string, record: MessageRecord): Promise<boolean> {
-    if (record.state !== "queued" || Date.now() - record.acceptedAt < LOST_AFTER_MS) return false;
+  async #lost(messageId: string, state: string, acceptedAt: number): Promise<boolean> {
+    if (state !== "queued" || Date.now() - acceptedAt < LOST_AFTER_MS) return false;
     return (await this.#o.queue.getJobState(messageId)) === "unknown";
   }
 
   /** @param previousTurn the turn the conversation's previous message made, which the prompt must include. */
-  async #answer(job: Job, data: AnswerJob, token?: string, previousTurn?: Turn): Promise<{ kind: string }> {
+  async #answer(
+    job: Job,
+    data: AnswerJob,
+    attempt: number,
+    token?: string,
+    previousTurn?: Turn,
+  ): Promise<{ kind: string }> {
     const o = this.#o;
-    const attempt = await o.ledger.beginAttempt(data.messageId);
     const writer = new ReplyWriter({ redis: o.redis, keys: o.keys, messageId: data.messageId, attempt });
-    writer.start();
     const controller = new AbortController();
     this.#controllers.set(data.messageId, controller);
     const timer = setTimeout(() => controller.abort("timeout"), o.answerTimeoutMs);
+    let firstTextAt = 0;
     try {
-      let text: string;
-      let kind: AnswerKind;
-      let tokens = 0;
-      let citations = data.snippets.map((s) => s.citation);
-      if (data.knowledgeReady && data.snippets.length === 0) {
-        [text, kind, citations] = [NO_ANSWER_TEXT, "no_answer", []];
-        writer.token(text);
-      } else if (!o.engine) {
-        [text, kind] =
-          data.snippets.length > 0
-            ? [composeExcerptAnswer(data.snippets), "excerpt"]
-            : [NO_MODEL_TEXT, "no_model"];
-        // The excerpt quotes only its best sources and marks them [n]: cite those, not every snippet.
-        citations = citationsUsed(text, data.snippets);
-        writer.token(text);
-      } else {
-        const result = await this.#generate(data, data.snippets, writer, controller.signal, previousTurn);
-        if (controller.signal.aborted) {
-          await writer.flush();
-          const reason = controller.signal.reason;
-          if (reason === "timeout") {
-            await this.#finishError(
-              data,
-              ErrorCode.Timeout,
-              "Sorry, the answer took too long. Please try again.",
-            );
-          } else if (reason === "cancelled") {
-            await this.#finishError(data, ErrorCode.Cancelled, "The answer was cancelled.");
-          } else {
-            // Shutting down past the grace period: hand the job back without spending one of its
-            // attempts (a failure would also back off, and retry here while the process stops), so
-            // that the next worker starts it at once.
-            await job.moveToDelayed(Date.now(), token);
-            throw new DelayedError();
-          }
-          return { kind: String(reason) };
+      const composed = await o.answerer.compose({
+        job: data,
+        history: () => this.#history(data, previousTurn),
+        onText: (chunk) => {
+          firstTextAt ||= Date.now();
+          writer.token(chunk);
+        },
+        signal: controller.signal,
+      });
+      if (composed.aborted !== undefined) {
+        await writer.flush();
+        const reason = composed.aborted;
+        if (reason === "timeout") {
+          await this.#finishError(
+            data,
+            ErrorCode.Timeout,
+            "Sorry, the answer took too long. Please try again.",
+          );
+        } else if (reason === "cancelled") {
+          await this.#finishError(data, ErrorCode.Cancelled, "The answer was cancelled.");
+        } else {
+          // Shutting down past the grace period: hand the job back without spending one of its
+          // attempts (a failure would also back off, and retry here while the process stops), so
+          // that the next worker starts it at once.
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
         }
-        [text, kind, tokens] = [result.text.trim(), "answer", result.tokens];
+        return { kind: String(reason) };
+      }
+      if (composed.promptTokens !== undefined) {
         // How much of the prompt the engine took from its prefix cache (ENGINE=native says so).
         this.#log.debug(
           {
             jobId: job.id,
-            tokens,
-            promptTokens: result.promptTokens,
-            cachedPromptTokens: result.cachedPromptTokens,
+            tokens: composed.tokens,
+            promptTokens: composed.promptTokens,
+            cachedPromptTokens: composed.cachedPromptTokens,
           },
           "answer generated",
         );
-        citations = citationsUsed(text, data.snippets);
       }
       await writer.flush();
+      const { text, kind, citations, tokens } = composed;
       const at = Date.now();
+      firstTextAt ||= at;
       const turn = {
         id: data.messageId,
         question: data.question,
@@ -243,10 +248,30 @@ export class InferenceWorker {
         at,
         userId: data.userId,
       };
-      if (
-        await o.ledger.finish(data.messageId, { t: "final", d: { text, citations, kind, tokens, at } }, turn)
-      ) {
-        await o.contextStore.append(data.conversation, turn);
+      // An answer written in one piece (an excerpt, "I don't know") publishes its text with the final
+      // entry. The context append runs in the same round trip (auto-pipelined) and keeps the turn the
+      // ledger recorded: the winner's, should another worker have finished first.
+      const [won] = await Promise.all([
+        o.ledger.finish(
+          data.messageId,
+          { t: "final", d: { text, citations, kind, tokens, at } },
+          turn,
+          writer.streamed ? undefined : { attempt, text },
+        ),
+        o.contextStore.appendRecorded(data.conversation, data.messageId, o.ledger.recordOf(data.messageId)),
+      ]);
+      if (won) {
+        await o
+          .onAnswered?.({
+            job: data,
+            kind,
+            snippets: composed.snippets,
+            knowledgeReady: composed.knowledgeReady,
+            firstTextAt,
+          })
+          .catch((error: unknown) =>
+            this.#log.warn({ err: (error as Error).message }, "analytics not recorded"),
+          );
       }
       return { kind };
     } catch (error) {
@@ -272,34 +297,21 @@ export class InferenceWorker {
     }
   }
 
-  async #generate(
-    data: AnswerJob,
-    snippets: Snippet[],
-    writer: ReplyWriter,
-    signal: AbortSignal,
-    previousTurn?: Turn,
-  ) {
-    const o = this.#o;
-    const engine = o.engine as Engine;
-    let history = await o.contextStore.load(data.conversation);
-    // The previous message's worker appends its turn right after finishing; in the moment between (or
-    // if it died there) the turn is missing, and this answer appends it (the append is idempotent).
-    if (previousTurn && !history.some((t) => t.id === previousTurn.id)) {
-      await o.contextStore.append(data.conversation, previousTurn);
-      history = await o.contextStore.load(data.conversation);
-    }
-    const prompt = buildPrompt({ question: data.question, snippets, history });
-    return engine.generate(
-      { ...prompt, maxTokens: o.maxAnswerTokens, temperature: o.temperature, seed: seedFor(data.messageId) },
-      { signal, onText: (chunk) => writer.token(chunk) },
-    );
+  /**
+   * The conversation's kept turns for the prompt. The previous message's worker appends its turn right
+   * after finishing; in the moment between (or if it died there) the turn is missing, and this answer
+   * appends it (the append is idempotent).
+   */
+  async #history(data: AnswerJob, previousTurn?: Turn): Promise<Turn[]> {
+    const store = this.#o.contextStore;
+    const history = await store.load(data.conversation);
+    if (!previousTurn || history.some((t) => t.id === previousTurn.id)) return history;
+    await store.append(data.conversation, previousTurn);
+    return store.load(data.conversation);
   }
 
   async #finishError(data: AnswerJob, code: ErrorCode, message: string): Promise<void> {
-    await this.#o.ledger.finish(data.messageId, {
-      t: "error",
-      d: { code, message, at: Date.now() },
-    });
+    await this.#o.ledger.finish(data.messageId, { t: "error", d: { code, message, at: Date.now() } });
   }
 
   async #fail(job: Job, code: ErrorCode, message: string): Promise<void> {

@@ -2,6 +2,8 @@ import type { Redis } from "ioredis";
 import type { AnswerKind } from "../conversation/conversations.ts";
 import type { Citation } from "../knowledge/citation.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
+import { LuaScript } from "../redis/lua-script.ts";
+import { APPEND_ENTRY_LUA } from "./stream-append.ts";
 
 /**
  * One answer travels from worker to gateway as a Redis stream keyed by message id. Entries have two
@@ -16,10 +18,6 @@ export type ReplyEntry =
       d: { text: string; citations: Citation[]; kind: AnswerKind; tokens: number; at: number };
     }
   | { t: "error"; d: { code: string; message: string; at: number } };
-
-export function replyKey(keys: Keyspace, messageId: string): string {
-  return keys.reply(messageId);
-}
 
 export function decodeEntry(fields: string[]): ReplyEntry | undefined {
   let t: string | undefined;
@@ -39,43 +37,42 @@ export interface ReplyWriterOptions {
   attempt: number;
   /** Streamed text is batched into one entry per this many ms (the first piece goes at once). @defaultValue 25 */
   coalesceMs?: number;
-  /** Stream lifetime. @defaultValue 1 day */
-  ttlSeconds?: number;
 }
 
+/** Appends one token entry to a reply stream and publishes it (see stream-append.ts). */
+const TOKEN_SCRIPT = new LuaScript(
+  `${APPEND_ENTRY_LUA}
+return appendEntry(KEYS[1], ARGV[1], 0, {'t', 'token', 'd', ARGV[2]})`,
+  1,
+);
+
 /**
- * Writes one attempt's start and tokens. Commands go down one connection in order, so entries keep
- * their order without awaiting each one; `flush()` waits for all of them.
+ * Writes one attempt's tokens (the attempt's start entry is written by the ledger when the attempt
+ * begins). Commands go down one connection in order, so entries keep their order without awaiting each
+ * one; `flush()` waits for all of them.
  */
 export class ReplyWriter {
   readonly #redis: Redis;
   readonly #key: string;
+  readonly #channel: string;
   readonly #attempt: number;
   readonly #coalesceMs: number;
-  readonly #ttl: number;
   #buffer = "";
   #timer: NodeJS.Timeout | undefined;
   #sentAny = false;
   #pending: Promise<unknown>[] = [];
 
-  constructor({
-    redis,
-    keys,
-    messageId,
-    attempt,
-    coalesceMs = 25,
-    ttlSeconds = 24 * 3600,
-  }: ReplyWriterOptions) {
+  constructor({ redis, keys, messageId, attempt, coalesceMs = 25 }: ReplyWriterOptions) {
     this.#redis = redis;
-    this.#key = replyKey(keys, messageId);
+    this.#key = keys.reply(messageId);
+    this.#channel = keys.streamEventsOf(this.#key);
     this.#attempt = attempt;
     this.#coalesceMs = coalesceMs;
-    this.#ttl = ttlSeconds;
   }
 
-  start(): void {
-    this.#add({ t: "start", d: { attempt: this.#attempt, at: Date.now() } });
-    this.#pending.push(this.#redis.expire(this.#key, this.#ttl));
+  /** True once any text went out (an answer without streamed text publishes it with its final entry). */
+  get streamed(): boolean {
+    return this.#sentAny;
   }
 
   token(text: string): void {
@@ -104,12 +101,9 @@ export class ReplyWriter {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#buffer.length === 0) return;
-    this.#add({ t: "token", d: { attempt: this.#attempt, text: this.#buffer } });
+    const d = JSON.stringify({ attempt: this.#attempt, text: this.#buffer });
     this.#buffer = "";
-  }
-
-  #add(entry: ReplyEntry): void {
-    const p = this.#redis.xadd(this.#key, "*", "t", entry.t, "d", JSON.stringify(entry.d));
+    const p = TOKEN_SCRIPT.run(this.#redis, [this.#key], [this.#channel, d]);
     // Errors surface in flush(); avoid an unhandled rejection in between.
     p.catch(() => undefined);
     this.#pending.push(p);

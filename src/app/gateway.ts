@@ -15,13 +15,14 @@ import { FeedbackService } from "../conversation/feedback.ts";
 import { RateLimiter } from "../conversation/rate-limiter.ts";
 import { HandoffService } from "../handoff/handoff-service.ts";
 import { createHttpApp, errorHandler, notFoundHandler } from "../http/http-app.ts";
-import { createKnowledgeBase, type KnowledgeBase } from "../knowledge/knowledge-base.ts";
+import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { Logger } from "../logger.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
 import { Keyspace } from "../redis/keyspace.ts";
 import { createRedis } from "../redis/redis-client.ts";
 import { mountHealthRoutes } from "../server/health-routes.ts";
 import { adapterContext, createAdapters } from "./channel-adapters.ts";
+import { openKnowledge } from "./knowledge.ts";
 import { createSupportLoop, type SupportLoop } from "./support-loop.ts";
 
 export interface Gateway {
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   /** Channels to serve. @defaultValue createAdapters(config) */
   adapters?: ChannelAdapter[];
   metrics?: Metrics;
+  /** The knowledge folder, already open (one process running gateway and worker shares it). */
+  knowledge?: KnowledgeBase;
 }
 
 /** The HTTP process: channel adapters, the web chat API, health and metrics, over one conversation manager. */
@@ -58,22 +61,16 @@ export async function startGateway(
 ): Promise<Gateway> {
   const log = logger.child({ component: "gateway" });
   const keys = new Keyspace(config.redis.prefix);
-  const redis = createRedis(config.redis.url, log, { name: "gateway" });
-  const reader = createRedis(config.redis.url, log, { blocking: true, name: "gateway-reader" });
-  const queueConnection = createRedis(config.redis.url, log, { name: "gateway-queue" });
+  // Commands issued in the same tick share one round trip (many requests at once cost few writes).
+  const redis = createRedis(config.redis.url, log, { name: "gateway", autoPipeline: true });
+  const subscriber = createRedis(config.redis.url, log, { blocking: true, name: "gateway-events" });
+  const queueConnection = createRedis(config.redis.url, log, { name: "gateway-queue", autoPipeline: true });
   const metrics = options.metrics ?? createMetrics();
   const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: keys.bullPrefix() });
-  const hub = new ReplyHub(reader, redis, logger);
-  const knowledge = await createKnowledgeBase({
-    dir: config.knowledge.dir,
-    watch: config.knowledge.watch,
-    logger,
-    minScore: config.knowledge.minScore,
-    wordVectors: config.knowledge.wordVectors,
-    ...(config.knowledge.embeddingModelPath
-      ? { embeddingModelPath: config.knowledge.embeddingModelPath }
-      : {}),
-  });
+  const hub = new ReplyHub({ redis, subscriber, keys, logger });
+  await hub.start();
+  const ownsKnowledge = options.knowledge === undefined;
+  const knowledge = options.knowledge ?? (await openKnowledge(config, logger));
   const contextStore = contextStoreFor(redis, keys, config.conversation);
   const rateLimiter = new RateLimiter(redis, keys);
   const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger });
@@ -95,7 +92,6 @@ export async function startGateway(
     rateLimiter,
     metrics,
     logger,
-    retriever: knowledge,
     publishCancel: (messageId) => redis.publish(keys.cancelChannel(), messageId),
     gate: support.gate,
   });
@@ -178,9 +174,9 @@ export async function startGateway(
       });
       await support.close();
       await hub.close();
-      await knowledge.close();
+      if (ownsKnowledge) await knowledge.close();
       await queue.close().catch(() => undefined);
-      for (const c of [redis, reader, queueConnection]) c.disconnect();
+      for (const c of [redis, subscriber, queueConnection]) c.disconnect();
     },
   };
 }

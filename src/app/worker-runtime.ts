@@ -2,14 +2,18 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Queue } from "bullmq";
 import { ledgerFor } from "../answering/answer-ledger.ts";
+import { Answerer } from "../answering/answerer.ts";
 import { InferenceWorker } from "../answering/inference-worker.ts";
 import { publishWorkerStatus, removeWorkerStatus, type WorkerStatus } from "../answering/worker-status.ts";
 import type { Config } from "../config.ts";
 import { contextStoreFor } from "../conversation/context-store.ts";
 import type { Engine } from "../inference/engine.ts";
+import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { Logger } from "../logger.ts";
 import { Keyspace } from "../redis/keyspace.ts";
 import { createRedis } from "../redis/redis-client.ts";
+import { openKnowledge } from "./knowledge.ts";
+import { workerInsights } from "./worker-insights.ts";
 
 export interface WorkerRuntime {
   readonly status: WorkerStatus;
@@ -63,16 +67,18 @@ async function loadEngine(config: Config, logger: Logger): Promise<Engine | unde
 export interface WorkerRuntimeOptions {
   /** Wraps the loaded engine (tests use it to record what the model was shown). */
   wrapEngine?: (engine: Engine) => Engine;
+  /** The knowledge folder, already open (one process running gateway and worker shares it). */
+  knowledge?: KnowledgeBase;
 }
 
 export async function startWorkerRuntime(
   config: Config,
   logger: Logger,
-  { wrapEngine }: WorkerRuntimeOptions = {},
+  options: WorkerRuntimeOptions = {},
 ): Promise<WorkerRuntime> {
   const log = logger.child({ component: "worker" });
   const keys = new Keyspace(config.redis.prefix);
-  const redis = createRedis(config.redis.url, log, { name: "worker" });
+  const redis = createRedis(config.redis.url, log, { name: "worker", autoPipeline: true });
   const status: WorkerStatus = {
     id: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     state: "loading",
@@ -88,7 +94,7 @@ export async function startWorkerRuntime(
   let engine: Engine | undefined;
   try {
     engine = await loadEngine(config, log);
-    if (engine && wrapEngine) engine = wrapEngine(engine);
+    if (engine && options.wrapEngine) engine = options.wrapEngine(engine);
   } catch (error) {
     status.state = "failed";
     status.error = (error as Error).message;
@@ -106,6 +112,10 @@ export async function startWorkerRuntime(
   if (engine) status.engine = engine.description;
   else log.warn("MODEL_PATH is not set: retrieval-only mode, answers are excerpts from the knowledge base");
 
+  // The knowledge folder: retrieval runs in the worker (a process running the gateway too shares it).
+  const ownsKnowledge = options.knowledge === undefined;
+  const knowledge = options.knowledge ?? (await openKnowledge(config, logger));
+  const insights = workerInsights({ config, redis, keys, knowledge, logger });
   const connection = createRedis(config.redis.url, log, { blocking: true, name: "worker-bullmq" });
   const queueConnection = createRedis(config.redis.url, log, { name: "worker-queue" });
   const bullPrefix = keys.bullPrefix();
@@ -119,10 +129,17 @@ export async function startWorkerRuntime(
     keys,
     ledger: ledgerFor(redis, keys, config.conversation),
     contextStore: contextStoreFor(redis, keys, config.conversation),
-    ...(engine ? { engine } : {}),
+    answerer: new Answerer({
+      retriever: knowledge,
+      tokenBudget: config.knowledge.tokenBudget,
+      ...(engine ? { engine } : {}),
+      maxAnswerTokens: config.llm.maxAnswerTokens,
+      temperature: config.llm.temperature,
+    }),
+    // Excerpt answers are cheap: without a model, take more at once than a model's sequences.
+    concurrency: engine?.capacity ?? 16,
+    onAnswered: (outcome) => insights.answered(outcome),
     logger: log,
-    maxAnswerTokens: config.llm.maxAnswerTokens,
-    temperature: config.llm.temperature,
     answerTimeoutMs: config.llm.answerTimeoutMs,
     queueWaitMs: config.queue.waitMs,
     lockMs: config.queue.lockMs,
@@ -140,6 +157,7 @@ export async function startWorkerRuntime(
       clearInterval(heartbeat);
       await worker.close(config.queue.shutdownGraceMs);
       await engine?.close();
+      if (ownsKnowledge) await knowledge.close();
       await queue.close().catch(() => undefined);
       await removeWorkerStatus(redis, keys, status.id).catch(() => undefined);
       for (const c of [redis, connection, queueConnection]) c.disconnect();

@@ -1,4 +1,5 @@
 import { type Gateway, startGateway } from "../app/gateway.ts";
+import { openKnowledge } from "../app/knowledge.ts";
 import { startWorkerRuntime, type WorkerRuntime } from "../app/worker-runtime.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
@@ -16,8 +17,11 @@ export async function runStart(role: Role, baseConfig: Config, logger: Logger): 
   const config: Config = { ...baseConfig, redis: { ...baseConfig.redis, url: redis.url } };
   let gateway: Gateway | undefined;
   let worker: WorkerRuntime | undefined;
-  if (role !== "worker") gateway = await startGateway(config, logger);
-  if (role !== "gateway") worker = await startWorkerRuntime(config, logger);
+  // Gateway and worker in one process share the knowledge folder's index (one load, one watcher).
+  const knowledge = role === "all" ? await openKnowledge(config, logger) : undefined;
+  const shared = knowledge ? { knowledge } : {};
+  if (role !== "worker") gateway = await startGateway(config, logger, shared);
+  if (role !== "gateway") worker = await startWorkerRuntime(config, logger, shared);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -28,6 +32,7 @@ export async function runStart(role: Role, baseConfig: Config, logger: Logger): 
       "shutting down: finishing answers in flight",
     );
     await Promise.all([gateway?.close(), worker?.close()]);
+    await knowledge?.close();
     await redis.stop();
     logger.info("stopped");
     logger.flush?.();

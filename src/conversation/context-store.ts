@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
+import { LuaScript } from "../redis/lua-script.ts";
 import type { ConversationRef } from "./inbound-message.ts";
 import { type Turn, TurnSchema } from "./turn.ts";
 
@@ -14,6 +15,16 @@ export interface ContextStore {
    * predecessor that died between finishing and appending). Returns false when it was already there.
    */
   append(ref: ConversationRef, turn: Turn): Promise<boolean>;
+  /**
+   * Appends the turn another store recorded as a JSON field (the answer ledger records the turn an
+   * answer made, once, with its final entry), idempotently like `append`; nothing when none is recorded.
+   * This keeps the context's one writer here while the turn's one source of truth is the ledger.
+   */
+  appendRecorded(
+    ref: ConversationRef,
+    turnId: string,
+    source: { key: string; field: string },
+  ): Promise<boolean>;
   /** Stores a vote with the turn; false when the turn is no longer kept. */
   setFeedback(
     ref: ConversationRef,
@@ -59,6 +70,20 @@ if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]
 return 1
 `;
 
+/** APPEND_LUA, with the turn read from where it was recorded (KEYS[3], field ARGV[1]). */
+const APPEND_RECORDED_LUA = `${FIND_TURN_LUA}
+local turn = redis.call('HGET', KEYS[3], ARGV[1])
+if not turn then return 0 end
+if findTurn(KEYS[1], ARGV[2]) then return 0 end
+local maxTurns = tonumber(ARGV[3])
+if maxTurns <= 0 then redis.call('DEL', KEYS[1], KEYS[2]) return 1 end
+redis.call('RPUSH', KEYS[1], turn)
+redis.call('LTRIM', KEYS[1], -maxTurns, -1)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return 1
+`;
+
 /** Votes live beside the list (a hash by turn id), so storing one never rewrites a turn. */
 const FEEDBACK_LUA = `${FIND_TURN_LUA}
 if not findTurn(KEYS[1], ARGV[1]) then return 0 end
@@ -67,6 +92,10 @@ local ttl = redis.call('TTL', KEYS[1])
 if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 return 1
 `;
+
+const APPEND = new LuaScript(APPEND_LUA, 2);
+const APPEND_RECORDED = new LuaScript(APPEND_RECORDED_LUA, 3);
+const FEEDBACK = new LuaScript(FEEDBACK_LUA, 2);
 
 const needleOf = (turnId: string) => JSON.stringify({ id: turnId }).slice(1, -1);
 
@@ -102,15 +131,23 @@ export class RedisContextStore implements ContextStore {
   async append(ref: ConversationRef, turn: Turn): Promise<boolean> {
     // Parsed first: the stored JSON then starts with the id (what FIND_TURN_LUA looks for).
     const { feedback: _, ...stored } = TurnSchema.parse(turn);
-    const result = await this.#redis.eval(
-      APPEND_LUA,
-      2,
-      this.#keys.context(ref),
-      this.#keys.contextFeedback(ref),
-      JSON.stringify(stored),
-      needleOf(turn.id),
-      this.#maxTurns,
-      this.#ttl,
+    const result = await APPEND.run(
+      this.#redis,
+      [this.#keys.context(ref), this.#keys.contextFeedback(ref)],
+      [JSON.stringify(stored), needleOf(turn.id), this.#maxTurns, this.#ttl],
+    );
+    return result === 1;
+  }
+
+  async appendRecorded(
+    ref: ConversationRef,
+    turnId: string,
+    source: { key: string; field: string },
+  ): Promise<boolean> {
+    const result = await APPEND_RECORDED.run(
+      this.#redis,
+      [this.#keys.context(ref), this.#keys.contextFeedback(ref), source.key],
+      [source.field, needleOf(turnId), this.#maxTurns, this.#ttl],
     );
     return result === 1;
   }
@@ -120,14 +157,10 @@ export class RedisContextStore implements ContextStore {
     turnId: string,
     feedback: NonNullable<Turn["feedback"]>,
   ): Promise<boolean> {
-    const result = await this.#redis.eval(
-      FEEDBACK_LUA,
-      2,
-      this.#keys.context(ref),
-      this.#keys.contextFeedback(ref),
-      needleOf(turnId),
-      turnId,
-      JSON.stringify(feedback),
+    const result = await FEEDBACK.run(
+      this.#redis,
+      [this.#keys.context(ref), this.#keys.contextFeedback(ref)],
+      [needleOf(turnId), turnId, JSON.stringify(feedback)],
     );
     return result === 1;
   }

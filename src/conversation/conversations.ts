@@ -46,6 +46,22 @@ export interface Submission {
    * follow, so the channel must not follow one (the message went to the handoff's follow-up log).
    */
   handedOff?: boolean;
+  /** When the message was accepted (ms since epoch); absent for a duplicate or a hand-off. */
+  acceptedAt?: number;
+}
+
+/** What a follower may already know of a message (from the conversation log, or its own submit). */
+export interface KnownMessage {
+  acceptedAt: number;
+  channel: string;
+}
+
+/** One entry of a conversation's log: a message accepted in it, in answer order. */
+export interface LoggedMessage {
+  messageId: string;
+  /** The log position (what a web chat event id resumes from). */
+  logId: string;
+  known?: KnownMessage;
 }
 
 export interface FollowOptions {
@@ -54,6 +70,8 @@ export interface FollowOptions {
   after?: string;
   /** Called with each reply-stream entry id once the sink has handled it. */
   onEntry?: (entryId: string) => void;
+  /** What the caller knows of the message already: saves looking it up (not when resuming). */
+  known?: KnownMessage;
 }
 
 /** The conversation layer as channel adapters see it. */
@@ -72,9 +90,5 @@ export interface Conversations {
    * Calls `onMessage` for each message accepted in a conversation after log position `after` ("0": from
    * the oldest kept), in answer order, now and as new ones arrive, until the returned function is called.
    */
-  watch(
-    ref: ConversationRef,
-    after: string,
-    onMessage: (messageId: string, logId: string) => void,
-  ): () => void;
+  watch(ref: ConversationRef, after: string, onMessage: (message: LoggedMessage) => void): () => void;
 }

@@ -1,7 +1,6 @@
-import type { GateDecision, SubmissionGate } from "../answering/conversation-manager.ts";
+import type { GateDecision, SubmissionGate } from "../answering/submission-gate.ts";
 import { conversationRefOf, type InboundMessage } from "../conversation/inbound-message.ts";
 import { asCodedError } from "../errors.ts";
-import type { Snippet } from "../knowledge/citation.ts";
 import type { Logger } from "../logger.ts";
 import { asksForBot, asksForPerson } from "./handoff-intents.ts";
 import { type HandoffService, handoffIdOf } from "./handoff-service.ts";
@@ -17,13 +16,7 @@ export const RELEASED_TEXT = "You're back with the bot. Ask me anything.";
 export interface GateInsights {
   /** Lists the conversation under its user (privacy erasure) without recording a question. */
   noteConversation(message: InboundMessage): Promise<void>;
-  question(
-    message: InboundMessage,
-    messageId: string,
-    snippets: Snippet[],
-    knowledgeReady: boolean,
-  ): Promise<void>;
-  answered(info: { messageId: string; channel: string; kind: string; ttftMs: number }): Promise<void>;
+  question(message: InboundMessage, messageId: string): Promise<void>;
 }
 
 export interface SupportGateOptions {
@@ -97,16 +90,7 @@ export class SupportGate implements SubmissionGate {
     }
   }
 
-  accepted(
-    message: InboundMessage,
-    messageId: string,
-    snippets: Snippet[],
-    knowledgeReady: boolean,
-  ): Promise<void> {
-    return this.#o.insights.question(message, messageId, snippets, knowledgeReady);
-  }
-
-  answered(info: { messageId: string; channel: string; kind: string; ttftMs: number }): Promise<void> {
-    return this.#o.insights.answered(info);
+  accepted(message: InboundMessage, messageId: string): Promise<void> {
+    return this.#o.insights.question(message, messageId);
   }
 }

@@ -2,7 +2,6 @@ import type { FeedbackInput, TurnFeedback } from "../conversation/feedback.ts";
 import type { ConversationRef, InboundMessage } from "../conversation/inbound-message.ts";
 import type { Turn } from "../conversation/turn.ts";
 import type { HandoffRecord } from "../handoff/handoff-service.ts";
-import type { Snippet } from "../knowledge/citation.ts";
 import type { RankedChunk } from "../knowledge/knowledge-index.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -36,27 +35,25 @@ export class InsightsRecorder {
     this.#log = options.logger.child({ component: "insights" });
   }
 
-  async question(
-    msg: InboundMessage,
-    messageId: string,
-    snippets: Snippet[],
-    knowledgeReady: boolean,
-  ): Promise<void> {
-    const at = this.#now();
-    await this.#o.store.noteConversation(msg.userId, msg);
-    await this.#o.store.recordEvent({
-      type: "q",
-      at,
-      channel: msg.channel,
-      tenant: msg.tenant,
-      conversationKey: msg.conversationKey,
-      userId: msg.userId,
-      messageId,
-    });
-    // Same test as the worker's "don't know" answer: knowledge is loaded, and nothing cleared the floor.
-    if (knowledgeReady && snippets.length === 0) {
-      await this.#gap("no_answer", msg, msg.userId, msg.text, messageId);
-    }
+  /** A question was accepted (the gateway records it; its outcome comes later from the worker). */
+  async question(msg: InboundMessage, messageId: string): Promise<void> {
+    await this.#o.store.recordEvent(
+      {
+        type: "q",
+        at: this.#now(),
+        channel: msg.channel,
+        tenant: msg.tenant,
+        conversationKey: msg.conversationKey,
+        userId: msg.userId,
+        messageId,
+      },
+      { conversation: msg },
+    );
+  }
+
+  /** The folder had nothing on a question (the bot said it doesn't know): a gap for the curators. */
+  async unanswered(ref: ConversationRef, userId: string, question: string, messageId: string): Promise<void> {
+    await this.#gap("no_answer", ref, userId, question, messageId);
   }
 
   /** Lists the conversation under its user, for privacy deletion (also for messages never answered). */

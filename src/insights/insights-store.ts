@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Channel, ConversationRef } from "../conversation/inbound-message.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
+import { LuaScript } from "../redis/lua-script.ts";
 
 /** Why a question is worth a curator's look. */
 export type GapReason = "no_answer" | "downvote" | "handoff";
@@ -60,6 +61,21 @@ export interface InsightsStoreOptions {
 }
 
 /**
+ * XADD the event (trimmed by age), then SADD `["ev", id]` (and the conversation's member) to the user's
+ * index and refresh its expiry. The events stream and every user index share one hash tag.
+ */
+const RECORD_EVENT = new LuaScript(
+  `local id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[1], '*', 't', ARGV[2], 'd', ARGV[3])
+if ARGV[4] == '1' then
+  redis.call('SADD', KEYS[2], '["ev","' .. id .. '"]')
+  if ARGV[5] ~= '' then redis.call('SADD', KEYS[2], ARGV[5]) end
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+return id`,
+  2,
+);
+
+/**
  * Events and gaps as Redis streams, trimmed by age with `XADD ... MINID ~ <cutoff>` so that retention
  * costs nothing extra per write. Every entry that names a user is also listed in that user's index set
  * (`user:<channel>:<userId>`) so that a privacy deletion removes exactly their entries without a scan.
@@ -94,21 +110,28 @@ export class InsightsStore {
     return `${Math.max(0, this.#now() - this.#retentionMs)}-0`;
   }
 
-  async recordEvent(event: InsightEvent): Promise<string> {
+  /**
+   * Appends an event and lists it (and, with `conversation`, the conversation it happened in) in its
+   * user's index: one script, one round trip.
+   */
+  async recordEvent(
+    event: InsightEvent,
+    { conversation }: { conversation?: ConversationRef } = {},
+  ): Promise<string> {
     const { type, ...rest } = event;
-    const id = (await this.#redis.xadd(
-      this.eventsKey,
-      "MINID",
-      "~",
-      this.cutoffId(),
-      "*",
-      "t",
-      type,
-      "d",
-      JSON.stringify(rest),
+    const userKey = "userId" in event ? this.userKey(event.channel, event.userId) : this.eventsKey;
+    return (await RECORD_EVENT.run(
+      this.#redis,
+      [this.eventsKey, userKey],
+      [
+        this.cutoffId(),
+        type,
+        JSON.stringify(rest),
+        "userId" in event ? "1" : "0",
+        conversation ? JSON.stringify(["conv", conversation.tenant, conversation.conversationKey]) : "",
+        this.#retentionMs,
+      ],
     )) as string;
-    if ("userId" in event) await this.#index(event.channel, event.userId, ["ev", id]);
-    return id;
   }
 
   /**

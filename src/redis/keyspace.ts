@@ -117,6 +117,20 @@ export class Keyspace {
     return this.#tagged(shardOfId(handoffId), "handoff-log", handoffId);
   }
 
+  /**
+   * The channel (sharded pub/sub) on which every append to a stream of the shard's conversations is
+   * published (conversation logs, reply streams): what gateways follow instead of polling streams.
+   */
+  streamEvents(shard: string): string {
+    return this.#tagged(shard, "events");
+  }
+
+  /** The events channel of the shard a stream key belongs to. */
+  streamEventsOf(key: string): string {
+    const shard = /\{[^}]*:c([0-9a-fx])\}/.exec(key)?.[1] ?? "x";
+    return this.streamEvents(shard);
+  }
+
   // Global keys (each used alone, so any slot will do).
 
   /** Open hand-offs by time (a sorted set). */
@@ -147,16 +161,20 @@ export class Keyspace {
 
   /** Analytics events and curator gaps (streams), and the per-gap "already recorded" marker. */
   insights(): { events: string; gaps: string; gapSeen: (reason: string, messageId: string) => string } {
+    const tag = `{${this.prefix}:insights}`;
     return {
-      events: this.#plain("insights", "events"),
-      gaps: this.#plain("insights", "gaps"),
-      gapSeen: (reason, messageId) => this.#plain("insights", "gap-seen", reason, messageId),
+      events: this.#plain(tag, "events"),
+      gaps: this.#plain(tag, "gaps"),
+      gapSeen: (reason, messageId) => this.#plain(tag, "gap-seen", reason, messageId),
     };
   }
 
-  /** Everything stored about one user, listed for privacy erasure (a set). */
+  /**
+   * Everything stored about one user, listed for privacy erasure (a set). Tagged with the insights
+   * streams, so that an event and its index entry are written by one script.
+   */
   userIndex(channel: string, userId: string): string {
-    return this.#plain("user", channel, userId);
+    return this.#plain(`{${this.prefix}:insights}`, "user", channel, userId);
   }
 
   /** BullMQ's key prefix: one hash tag for every queue's keys. */

@@ -10,6 +10,12 @@ export interface RedisClientOptions {
   blocking?: boolean;
   /** Connection name shown by CLIENT LIST. */
   name?: string;
+  /**
+   * Send the commands issued in one event-loop tick as one pipeline (ioredis `enableAutoPipelining`):
+   * concurrent requests then share round trips. Not for connections that block or subscribe.
+   * @defaultValue false
+   */
+  autoPipeline?: boolean;
 }
 
 /**
@@ -19,13 +25,14 @@ export interface RedisClientOptions {
 export function createRedis(
   url: string,
   logger: Logger,
-  { blocking = false, name }: RedisClientOptions = {},
+  { blocking = false, name, autoPipeline = false }: RedisClientOptions = {},
 ): Redis {
   const options: RedisOptions = {
     maxRetriesPerRequest: blocking ? null : 2,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     ...(name ? { connectionName: name } : {}),
+    ...(autoPipeline ? { enableAutoPipelining: true } : {}),
   };
   const client = new Redis(url, options);
   let down = false;

@@ -72,12 +72,12 @@ export class ScriptedConversations implements Conversations {
   watch(
     ref: Parameters<Conversations["watch"]>[0],
     _after: string,
-    onMessage: (messageId: string, logId: string) => void,
+    onMessage: Parameters<Conversations["watch"]>[2],
   ): () => void {
     let n = 0;
     for (const [id, m] of this.accepted) {
       n += 1;
-      if (m.conversationKey === ref.conversationKey) onMessage(id, String(n));
+      if (m.conversationKey === ref.conversationKey) onMessage({ messageId: id, logId: String(n) });
     }
     return () => {};
   }

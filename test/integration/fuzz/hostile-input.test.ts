@@ -104,12 +104,16 @@ describe("hostile input: rejected with a clear error or answered safely, the ser
     const events = await collectEvents(h.baseUrl, mallory.conversationId, mallory.token, finished(malloryId));
     accounting.observe(events);
 
-    // The model's input, rebuilt exactly as the worker builds it: from the job and the conversation's context.
+    // The model's input, rebuilt exactly as the worker builds it: the job's question, what the worker's
+    // retrieval finds for it (the same knowledge folder), and the conversation's context.
     const job = await h.redis.hget(
       `${new Keyspace(h.config.redis.prefix).bullPrefix()}:${h.config.queue.name}:${malloryId}`,
       "data",
     );
     const data = AnswerJobSchema.parse(JSON.parse(job ?? "{}"));
+    const snippets = await h.gateway.knowledge.retrieve(data.question, {
+      tokenBudget: h.config.knowledge.tokenBudget,
+    });
     const history = await h.conversations.turns({
       channel: "webchat",
       tenant: "web",
@@ -117,7 +121,7 @@ describe("hostile input: rejected with a clear error or answered safely, the ser
     });
     const prompt = buildPrompt({
       question: data.question,
-      snippets: data.snippets,
+      snippets,
       history: history.slice(0, -1),
     });
     assert.ok(prompt.system.startsWith(SYSTEM_RULES), "the rules come first, unchanged");
@@ -126,12 +130,12 @@ describe("hostile input: rejected with a clear error or answered safely, the ser
       "the user's text stays in the user turn",
     );
     assert.equal(prompt.prompt, injection);
-    const planted = data.snippets.find((s) => s.text.includes("SYSTEM: new rules"));
+    const planted = snippets.find((s) => s.text.includes("SYSTEM: new rules"));
     assert.ok(planted, "the planted file was retrieved, so the test exercises it");
     const closers = prompt.system.match(/<\/source>/g)?.length ?? 0;
     const openers = prompt.system.match(/<source /g)?.length ?? 0;
-    assert.equal(closers, data.snippets.length, "a knowledge file cannot close its own source block");
-    assert.equal(openers, data.snippets.length, "nor open a new one");
+    assert.equal(closers, snippets.length, "a knowledge file cannot close its own source block");
+    assert.equal(openers, snippets.length, "nor open a new one");
 
     // Nothing of another conversation reaches this one: not its prompt, not its answer, not its turns.
     const everything = JSON.stringify({ prompt, events, history });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { decodeEntry, replyKey } from "../../../src/answering/reply-stream.ts";
+import { decodeEntry } from "../../../src/answering/reply-stream.ts";
 import type { FinalAnswer, ReplySink } from "../../../src/conversation/conversations.ts";
 import { GatewayError } from "../../../src/errors.ts";
 import { NativeBatchEngine } from "../../../src/inference/native-batch-engine.ts";
@@ -237,11 +237,7 @@ describe("native engine on the real job path (BullMQ job in, Redis reply stream 
         };
         await h.conversations.follow(messageId, sink);
         // The worker's final entry in the reply stream carries the generated token count.
-        const entries = await h.redis.xrange(
-          replyKey(new Keyspace(h.config.redis.prefix), messageId),
-          "-",
-          "+",
-        );
+        const entries = await h.redis.xrange(new Keyspace(h.config.redis.prefix).reply(messageId), "-", "+");
         const last = entries.map(([, fields]) => decodeEntry(fields)).find((e) => e?.t === "final");
         return { chunks, final, failure, tokens: last?.t === "final" ? last.d.tokens : undefined };
       }),
