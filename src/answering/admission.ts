@@ -40,10 +40,12 @@ export class Admission {
    */
   async admit(msg: InboundMessage): Promise<(enqueued: boolean) => void> {
     const { config, rateLimiter } = this.#o;
-    const [user, tenant] = await Promise.all([
-      rateLimiter.hit("user", `${msg.channel}:${msg.tenant}:${msg.userId}`, config.rateLimit.userPerMinute),
-      rateLimiter.hit("tenant", `${msg.channel}:${msg.tenant}`, config.rateLimit.tenantPerMinute),
-    ]);
+    // One after the other: a message its user may not send does not spend its tenant's budget.
+    const user = await rateLimiter.hit(
+      "user",
+      `${msg.channel}:${msg.tenant}:${msg.userId}`,
+      config.rateLimit.userPerMinute,
+    );
     if (!user.allowed) {
       throw new GatewayError(
         ErrorCode.RateLimited,
@@ -53,6 +55,11 @@ export class Admission {
         },
       );
     }
+    const tenant = await rateLimiter.hit(
+      "tenant",
+      `${msg.channel}:${msg.tenant}`,
+      config.rateLimit.tenantPerMinute,
+    );
     if (!tenant.allowed) {
       throw new GatewayError(
         ErrorCode.RateLimited,

@@ -49,6 +49,8 @@ export interface GatewayOptions {
   /** Channels to serve. @defaultValue createAdapters(config) */
   adapters?: ChannelAdapter[];
   metrics?: Metrics;
+  /** The clock of time-window rules (rate limits); tests fix it instead of waiting. @defaultValue Date.now */
+  now?: () => number;
   /** The knowledge folder, already open (one process running gateway and worker shares it). */
   knowledge?: KnowledgeBase;
 }
@@ -72,7 +74,7 @@ export async function startGateway(
   const ownsKnowledge = options.knowledge === undefined;
   const knowledge = options.knowledge ?? (await openKnowledge(config, logger));
   const contextStore = contextStoreFor(redis, keys, config.conversation);
-  const rateLimiter = new RateLimiter(redis, keys);
+  const rateLimiter = new RateLimiter(redis, keys, options.now);
   const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger });
   const ledger = ledgerFor(redis, keys, config.conversation);
   const janitor = new QueueWaitJanitor({

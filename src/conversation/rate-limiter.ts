@@ -14,20 +14,24 @@ export interface RateDecision {
 export class RateLimiter {
   readonly #redis: Redis;
   readonly #keys: Keyspace;
+  readonly #now: () => number;
 
-  constructor(redis: Redis, keys: Keyspace) {
+  /** @param now the clock (tests move it instead of waiting for a minute to pass). */
+  constructor(redis: Redis, keys: Keyspace, now: () => number = Date.now) {
     this.#redis = redis;
     this.#keys = keys;
+    this.#now = now;
   }
 
   /** Counts one hit for `id` in `scope`; `limitPerMinute` 0 means unlimited. */
   async hit(scope: string, id: string, limitPerMinute: number): Promise<RateDecision> {
     if (limitPerMinute <= 0) return { allowed: true, retryAfterSeconds: 0 };
-    const window = Math.floor(Date.now() / 60_000);
+    const now = this.#now();
+    const window = Math.floor(now / 60_000);
     const key = this.#keys.rate(scope, id, window);
     const results = await this.#redis.multi().incr(key).expire(key, 61).exec();
     const count = Number(results?.[0]?.[1] ?? 0);
-    const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * 60_000 - Date.now()) / 1000));
+    const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
     return { allowed: count <= limitPerMinute, retryAfterSeconds };
   }
 }

@@ -19,6 +19,8 @@ export interface HarnessOptions {
   /** Replace the configured channels (e.g. a Slack adapter pointed at a fake API). */
   adapters?: (config: Config) => ChannelAdapter[];
   logger?: Logger;
+  /** The gateway's clock for time windows (rate limits). */
+  now?: () => number;
 }
 
 export interface Harness {
@@ -64,11 +66,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const config = loadConfig(env);
   const logger = options.logger ?? createLogger({ level: config.log.level });
-  const gateway = await startGateway(
-    config,
-    logger,
-    options.adapters ? { adapters: options.adapters(config) } : {},
-  );
+  const gateway = await startGateway(config, logger, {
+    ...(options.adapters ? { adapters: options.adapters(config) } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
   const worker = options.worker === false ? undefined : await startWorkerRuntime(config, logger);
   return {
     baseUrl: `http://127.0.0.1:${gateway.port}`,

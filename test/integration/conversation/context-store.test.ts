@@ -74,4 +74,15 @@ describe("RateLimiter (real Redis)", () => {
     assert.ok((decisions[3]?.retryAfterSeconds ?? 0) >= 1);
     assert.equal((await limiter.hit("user", id, 0)).allowed, true, "0 means unlimited");
   });
+
+  it("counts each minute apart and says how long until the next", async () => {
+    let now = 1_800_000_000_000 + 45_000;
+    const limiter = new RateLimiter(redis, keys, () => now);
+    const id = randomUUID();
+    assert.equal((await limiter.hit("user", id, 1)).allowed, true);
+    const refused = await limiter.hit("user", id, 1);
+    assert.deepEqual(refused, { allowed: false, retryAfterSeconds: 15 });
+    now += 15_000; // the next minute
+    assert.equal((await limiter.hit("user", id, 1)).allowed, true);
+  });
 });

@@ -9,11 +9,8 @@ import { collectEvents, createConversation, finished, postMessage } from "../../
 const errorOf = async (res: Response) =>
   ((await res.json()) as { error: { code: string; message: string } }).error;
 
-/** Fixed one-minute windows: stay clear of a window edge so that a count is not reset mid-test. */
-async function awayFromWindowEdge(): Promise<void> {
-  const intoWindow = Date.now() % 60_000;
-  if (intoWindow > 50_000) await new Promise((r) => setTimeout(r, 60_500 - intoWindow));
-}
+/** Fixed one-minute windows: the gateway's clock stands still in the middle of one. */
+const midWindow = () => Math.floor(Date.now() / 60_000) * 60_000 + 30_000;
 
 describe("backpressure: a bounded queue and rate limits", () => {
   it("answers busy with 429 and Retry-After past the queue depth, then answers everything it accepted", async () => {
@@ -69,8 +66,9 @@ describe("backpressure: a bounded queue and rate limits", () => {
   });
 
   it("limits each user and each tenant per minute with 429 rate_limited and Retry-After", async () => {
-    await awayFromWindowEdge();
+    const now = midWindow();
     const h = await startHarness({
+      now: () => now,
       model: false,
       env: { RATE_LIMIT_USER_PER_MINUTE: "2", RATE_LIMIT_TENANT_PER_MINUTE: "4" },
     });
