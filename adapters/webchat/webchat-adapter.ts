@@ -64,7 +64,8 @@ export class WebchatAdapter implements ChannelAdapter {
         ...(context.handoff ? { handoff: context.handoff } : {}),
       }),
     );
-    app.use("/webchat", widgetRoutes(await loadWidget(logger.child({ component: "webchat-widget" }))));
+    const widget = await loadWidget(logger.child({ component: "webchat-widget" }));
+    app.use("/webchat", widgetRoutes({ widget, publicUrl }));
   }
 
   async start(): Promise<void> {}
