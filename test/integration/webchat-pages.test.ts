@@ -19,7 +19,7 @@ function getWithHost(url: string, host: string): Promise<string> {
   });
 }
 
-describe("the gateway's pages (HTTP)", () => {
+describe("the gateway's pages and the widget's supporting endpoints (HTTP)", () => {
   let h: Harness;
   let published: Harness;
 
@@ -39,6 +39,31 @@ describe("the gateway's pages (HTTP)", () => {
   after(async () => {
     await h?.stop();
     await published?.stop();
+  });
+
+  it("says at /webchat/v1/config whether the asking page's origin may use the chat, readable cross-origin", async () => {
+    const ask = (origin?: string) =>
+      fetch(`${h.baseUrl}/webchat/v1/config`, { headers: origin ? { origin } : {} });
+    const allowed = await ask("https://www.brightnest.example");
+    assert.equal(allowed.status, 200);
+    assert.deepEqual(await allowed.json(), { allowed: true });
+    assert.equal(allowed.headers.get("access-control-allow-origin"), "https://www.brightnest.example");
+    assert.match(allowed.headers.get("vary") ?? "", /Origin/i);
+    assert.equal(allowed.headers.get("cache-control"), "no-store");
+
+    // 200 either way: a refused page learns the answer without a failed request in its console.
+    const refused = await ask("https://evil.example");
+    assert.equal(refused.status, 200);
+    assert.deepEqual(await refused.json(), { allowed: false });
+    assert.equal(refused.headers.get("access-control-allow-origin"), "https://evil.example");
+
+    assert.deepEqual(await (await ask()).json(), { allowed: true }, "same-origin pages (the demo)");
+    assert.deepEqual(await (await ask(h.baseUrl)).json(), { allowed: true });
+    assert.deepEqual(
+      await (await ask("null")).json(),
+      { allowed: false },
+      "sandboxed frames identify no site",
+    );
   });
 
   it("shows an absolute embed snippet on the demo: the request's origin, or PUBLIC_URL when set", async () => {

@@ -43,12 +43,23 @@ export class ApiError extends Error {
   }
 }
 
+/** What the gateway says about the page asking (GET /webchat/v1/config). */
+export interface SiteConfig {
+  /** Whether this page's origin may use the chat (WEBCHAT_ALLOWED_ORIGINS or a WEBCHAT_SITES entry). */
+  allowed: boolean;
+}
+
 /** Calls the gateway's `/webchat/v1` API. */
 export class ChatClient {
   private readonly api: string;
 
-  constructor(apiBase: string) {
+  constructor(private readonly apiBase: string) {
     this.api = `${apiBase}/webchat/v1/conversations`;
+  }
+
+  /** Asks, before showing anything, whether this page may use the chat. */
+  config(): Promise<SiteConfig> {
+    return this.call("GET", `${this.apiBase}/webchat/v1/config`);
   }
 
   createConversation(identity?: Identity): Promise<Session> {

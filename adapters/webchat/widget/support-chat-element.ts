@@ -7,18 +7,34 @@ import { SessionStore } from "./session-store.ts";
  * `<support-chat>`: the whole widget as a custom element. Attributes: `heading`, `accent`,
  * `mode="inline"` (panel in the page flow instead of a launcher), `api-base` (the gateway's URL; the
  * script tag's own origin by default), `user-id` + `user-hash` (an identity signed by the host's server).
+ *
+ * Nothing shows until the gateway has said that this page's origin may use the chat: on a site that is
+ * not allowed the element stays empty and says why once, in the console, for the site's developer.
  */
 export class SupportChatElement extends HTMLElement {
   /** The gateway the bundle was loaded from; set by the entry script. */
   static defaultApiBase = "";
 
+  private started = false;
   private controller: ChatController | undefined;
   private view: ChatView | undefined;
 
   connectedCallback(): void {
-    if (this.view) return;
-    const shadow = this.attachShadow({ mode: "open" });
+    if (this.started) return;
+    this.started = true;
     const apiBase = (this.getAttribute("api-base") ?? SupportChatElement.defaultApiBase).replace(/\/+$/, "");
+    const client = new ChatClient(apiBase);
+    void siteAllowed(client, apiBase).then((allowed) => {
+      if (!allowed) {
+        this.dataset.ready = "refused";
+        return;
+      }
+      if (this.isConnected) this.render(apiBase, client);
+    });
+  }
+
+  private render(apiBase: string, client: ChatClient): void {
+    const shadow = this.attachShadow({ mode: "open" });
     const userId = this.getAttribute("user-id");
     const userHash = this.getAttribute("user-hash");
     const identity: Identity | undefined = userId && userHash ? { userId, userHash } : undefined;
@@ -36,7 +52,7 @@ export class SupportChatElement extends HTMLElement {
       onSend: (text) => void controller?.send(text),
       onOpen: () => void controller?.restore(),
     });
-    controller = new ChatController(this.view, new ChatClient(apiBase), new SessionStore(apiBase), identity);
+    controller = new ChatController(this.view, client, new SessionStore(apiBase), identity);
     this.controller = controller;
     // Reopen where the reader was: an earlier conversation in this tab opens the panel again after reload.
     if (inline || new SessionStore(apiBase).load()) this.view.open();
@@ -52,4 +68,32 @@ export class SupportChatElement extends HTMLElement {
   open(): void {
     this.view?.open();
   }
+}
+
+/** One answer per gateway for the whole page (several elements ask once, and warn once). */
+const siteChecks = new Map<string, Promise<boolean>>();
+
+/**
+ * Whether the gateway lets this page's origin use the chat. Only a clear "no" hides the widget: when
+ * the gateway cannot be asked (offline, an older gateway), the widget shows and every request it makes
+ * is still checked by the gateway, which is what actually enforces the rule.
+ */
+function siteAllowed(client: ChatClient, apiBase: string): Promise<boolean> {
+  let check = siteChecks.get(apiBase);
+  if (!check) {
+    check = client.config().then(
+      ({ allowed }) => {
+        if (allowed !== false) return true;
+        console.warn(
+          `support-chat: the chat gateway at ${apiBase} does not allow pages on ${location.origin}, so the ` +
+            "widget stays hidden. Add this origin to WEBCHAT_ALLOWED_ORIGINS (or to a site in WEBCHAT_SITES) " +
+            "in the gateway's configuration.",
+        );
+        return false;
+      },
+      () => true,
+    );
+    siteChecks.set(apiBase, check);
+  }
+  return check;
 }
