@@ -1,10 +1,12 @@
 import { escapeHtml } from "../../src/http/html-page.ts";
 
 export interface DemoPageOptions {
-  /** Nonce of the page's one style element (see demoPageCsp). */
+  /** Nonce of the page's one style element (see htmlPageCsp in src/http/html-page.ts). */
   nonce: string;
   /** The gateway's public base URL, for the embed snippet a site owner copies to another site. */
   baseUrl: string;
+  /** The widget's language (`?lang=` on the demo URL; already checked to be a language tag). */
+  lang?: string | undefined;
 }
 
 /**
@@ -14,8 +16,9 @@ export interface DemoPageOptions {
  * The page loads the script by a relative URL; the snippet it shows is absolute, since a relative one
  * pasted on another site would point at that site.
  */
-export function demoPageHtml({ nonce, baseUrl }: DemoPageOptions): string {
-  const attributes = 'data-title="Thermostat help" data-accent="#0f766e"';
+export function demoPageHtml({ nonce, baseUrl, lang }: DemoPageOptions): string {
+  // With a language chosen, the title is left to the language pack, so the whole widget shows in it.
+  const attributes = `${lang ? `data-lang="${escapeHtml(lang)}"` : 'data-title="Thermostat help"'} data-accent="#0f766e"`;
   const snippet = `<script src="${baseUrl}/webchat/widget.js" ${attributes} async></script>`;
   return `<!doctype html>
 <html lang="en">
@@ -39,6 +42,9 @@ added with one script tag; ask it about setup, billing, shipping, returns or tro
 <div class="card">
 <p><strong>Embed it on your own site</strong> (and add that site's origin to <code>WEBCHAT_ALLOWED_ORIGINS</code>):</p>
 <p><code id="snippet">${escapeHtml(snippet)}</code></p>
+<p>Other languages: <code>data-lang="fr"</code> (or the page's <code>&lt;html lang&gt;</code>); try
+<a href="?lang=fr">fr</a>, <a href="?lang=de">de</a>, <a href="?lang=es">es</a>, <a href="?lang=pt">pt</a>,
+<a href="?lang=zh">zh</a>, <a href="?lang=ja">ja</a>, <a href="?lang=ar">ar</a>, <a href="?lang=en">en</a>.</p>
 </div>
 </main>
 <script src="/webchat/widget.js" ${attributes} async></script>

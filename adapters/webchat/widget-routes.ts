@@ -8,6 +8,7 @@ import { sendError } from "../../src/http/http-app.ts";
 import type { Logger } from "../../src/logger.ts";
 import { demoPageHtml } from "./demo-page.ts";
 import { widgetDistPath } from "./widget/build.ts";
+import { languagePacks } from "./widget/i18n/packs.ts";
 
 /** A file as served: its bytes, their gzipped form and a validator. */
 export interface ServedAsset {
@@ -49,6 +50,13 @@ export async function loadWidget(logger: Logger): Promise<ServedWidget | undefin
   return servedAsset(code);
 }
 
+/** Each language pack as the JSON the widget fetches, by language code. */
+export function languagePackAssets(): Map<string, ServedAsset> {
+  return new Map(
+    Object.entries(languagePacks).map(([lang, strings]) => [lang, servedAsset(JSON.stringify(strings))]),
+  );
+}
+
 /**
  * Sends a public, cross-origin asset (any page may load the widget's files; the API behind them is what
  * checks origins): gzipped when the client takes it, revalidated by ETag, cached briefly so that a new
@@ -73,15 +81,21 @@ function sendAsset(req: Request, res: Response, asset: ServedAsset, type: string
   }
 }
 
+const languageTag = /^[a-z]{2,3}(?:-[a-z0-9]{1,8}){0,3}$/i;
+
 export interface WidgetRoutesOptions {
   widget: ServedWidget | undefined;
   /** PUBLIC_URL: the base of the URLs the pages show. */
   publicUrl?: string | undefined;
 }
 
-/** `GET /webchat/widget.js` (the embeddable script) and `GET /webchat/demo` (a page embedding it). */
+/**
+ * `GET /webchat/widget.js` (the embeddable script), `GET /webchat/i18n/<lang>.json` (its language
+ * packs) and `GET /webchat/demo` (a page embedding it; `?lang=fr` shows it in another language).
+ */
 export function widgetRoutes({ widget, publicUrl }: WidgetRoutesOptions): Router {
   const router = express.Router();
+  const packs = languagePackAssets();
 
   router.get("/widget.js", (req, res) => {
     if (!widget) {
@@ -94,8 +108,25 @@ export function widgetRoutes({ widget, publicUrl }: WidgetRoutesOptions): Router
     sendAsset(req, res, widget, "text/javascript; charset=utf-8");
   });
 
+  router.get("/i18n/:file", (req, res) => {
+    const pack = packs.get(String(req.params.file).replace(/\.json$/, ""));
+    if (!pack || !String(req.params.file).endsWith(".json")) {
+      sendError(
+        res,
+        new GatewayError(
+          ErrorCode.NotFound,
+          `No such language pack. Packs: ${[...packs.keys()].map((l) => `${l}.json`).join(", ")}.`,
+        ),
+      );
+      return;
+    }
+    sendAsset(req, res, pack, "application/json; charset=utf-8");
+  });
+
   router.get("/demo", (req, res) => {
-    sendHtmlPage(res, (nonce) => demoPageHtml({ nonce, baseUrl: baseUrlOf(req, publicUrl) }));
+    const lang =
+      typeof req.query.lang === "string" && languageTag.test(req.query.lang) ? req.query.lang : undefined;
+    sendHtmlPage(res, (nonce) => demoPageHtml({ nonce, baseUrl: baseUrlOf(req, publicUrl), lang }));
   });
 
   return router;

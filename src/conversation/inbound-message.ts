@@ -21,6 +21,8 @@ export const InboundMessageSchema = z.object({
   receivedAt: z.number().int().nonnegative(),
   /** Channel-specific address for the reply (thread ts, conversation reference...), opaque to the core. */
   replyTo: z.record(z.string(), z.unknown()),
+  /** The user's language where the channel says it (BCP 47, e.g. `fr` or `pt-BR`: the web chat page's). */
+  lang: z.string().min(1).max(35).optional(),
 });
 export type InboundMessage = z.infer<typeof InboundMessageSchema>;
 

@@ -55,7 +55,7 @@ the knowledge folder and each channel.</li>
 <li><code>README.md</code>: <em>Two commands</em>, <em>Configuration</em> (every setting),
 <em>Channels</em>, <em>Web chat API</em>, <em>Support loop and admin API</em>, <em>Operations</em>.</li>
 <li><code>adapters/webchat/widget/README.md</code>: embedding the widget, which sites may use it, signed
-identities.</li>
+identities, languages.</li>
 <li><code>knowledge/README.md</code>: writing the knowledge folder and checking it
 (<code>npm run kb</code>).</li>
 <li><code>adapters/slack/README.md</code>, <code>adapters/teams/README.md</code>: connecting Slack and Teams.</li>

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { fr } from "../../adapters/webchat/widget/i18n/fr.ts";
+import { packLanguages } from "../../adapters/webchat/widget/language.ts";
+import type { InboundMessage } from "../../src/conversation/inbound-message.ts";
 import { type Harness, startHarness } from "../helpers/harness.ts";
+import { createConversation } from "../helpers/webchat-client.ts";
 
 /** A GET with a Host header of our choosing (fetch does not let a caller set it). */
 function getWithHost(url: string, host: string): Promise<string> {
@@ -66,6 +70,32 @@ describe("the gateway's pages and the widget's supporting endpoints (HTTP)", () 
     );
   });
 
+  it("serves each language pack as cacheable, cross-origin JSON, and 404s an unknown one", async () => {
+    for (const lang of packLanguages) {
+      const res = await fetch(`${h.baseUrl}/webchat/i18n/${lang}.json`);
+      assert.equal(res.status, 200, lang);
+      assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+      assert.equal(res.headers.get("access-control-allow-origin"), "*");
+      assert.equal(res.headers.get("cross-origin-resource-policy"), "cross-origin");
+      assert.equal(typeof ((await res.json()) as Record<string, unknown>).send, "string");
+    }
+    const gz = await fetch(`${h.baseUrl}/webchat/i18n/fr.json`, { headers: { "accept-encoding": "gzip" } });
+    assert.equal(gz.headers.get("content-encoding"), "gzip");
+    assert.deepEqual(await gz.json(), fr, "fetch undid the gzip");
+    const etag = gz.headers.get("etag");
+    assert.ok(etag);
+    assert.equal(
+      (await fetch(`${h.baseUrl}/webchat/i18n/fr.json`, { headers: { "if-none-match": etag } })).status,
+      304,
+    );
+
+    for (const path of ["xx.json", "fr", "..%2Fwidget.js", "en.json"]) {
+      const res = await fetch(`${h.baseUrl}/webchat/i18n/${path}`);
+      assert.equal(res.status, 404, path);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, "not_found");
+    }
+  });
+
   it("shows an absolute embed snippet on the demo: the request's origin, or PUBLIC_URL when set", async () => {
     const demo = await (await fetch(`${h.baseUrl}/webchat/demo`)).text();
     assert.ok(
@@ -88,6 +118,22 @@ describe("the gateway's pages and the widget's supporting endpoints (HTTP)", () 
     assert.doesNotMatch(hostile, /<script>alert/, "a forged Host header is escaped, never markup");
   });
 
+  it("puts the demo in another language with ?lang=, and ignores a value that is not a language tag", async () => {
+    const french = await (await fetch(`${h.baseUrl}/webchat/demo?lang=fr`)).text();
+    assert.match(
+      french,
+      /<script src="\/webchat\/widget\.js" data-lang="fr" data-accent="#[0-9a-f]+" async>/,
+    );
+    const bad = await (
+      await fetch(`${h.baseUrl}/webchat/demo?lang=${encodeURIComponent('fr" onload="x')}`)
+    ).text();
+    assert.match(
+      bad,
+      /<script src="\/webchat\/widget\.js" data-title="[^"]+" data-accent="#[0-9a-f]+" async>/,
+    );
+    assert.doesNotMatch(bad, /onload/);
+  });
+
   it("answers GET / with a landing page linking the demo, the health checks and the docs", async () => {
     const res = await fetch(`${h.baseUrl}/`);
     assert.equal(res.status, 200);
@@ -102,5 +148,35 @@ describe("the gateway's pages and the widget's supporting endpoints (HTTP)", () 
     const behindProxy = await (await fetch(`${published.baseUrl}/`)).text();
     assert.ok(behindProxy.includes('href="https://support.brightnest.example/help/webchat/demo"'));
     assert.equal((await fetch(`${h.baseUrl}/no-such-page`)).status, 404, "other paths still 404");
+  });
+
+  it("passes a message's language on to the conversation layer and refuses one that is not a language tag", async () => {
+    const seen: InboundMessage[] = [];
+    const conversations = h.conversations;
+    const submit = conversations.submit.bind(conversations);
+    conversations.submit = (message) => {
+      seen.push(message);
+      return submit(message);
+    };
+    const { conversationId, token } = await createConversation(h.baseUrl);
+    const post = (body: unknown) =>
+      fetch(`${h.baseUrl}/webchat/v1/conversations/${conversationId}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    assert.equal((await post({ text: "Wie lange dauert eine Rückerstattung?", lang: "de-AT" })).status, 202);
+    assert.equal((await post({ text: "How long does a refund take?" })).status, 202);
+    const bad = await post({ text: "hello", lang: "<script>" });
+    assert.equal(bad.status, 400);
+    const error = ((await bad.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(error.code, "bad_request");
+    assert.match(error.message, /"lang"/);
+    assert.deepEqual(
+      seen.map((m) => m.lang),
+      ["de-AT", undefined],
+    );
+    assert.ok(!("lang" in (seen[1] ?? {})), "no language: no field at all");
+    conversations.submit = submit;
   });
 });

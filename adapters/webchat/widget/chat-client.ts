@@ -62,17 +62,30 @@ export class ChatClient {
     return this.call("GET", `${this.apiBase}/webchat/v1/config`);
   }
 
+  /** A language pack's texts (served by the gateway beside widget.js, cacheable unlike the API). */
+  async strings(pack: string): Promise<Record<string, unknown>> {
+    const res = await fetch(`${this.apiBase}/webchat/i18n/${encodeURIComponent(pack)}.json`, {
+      credentials: "omit",
+    });
+    if (!res.ok) throw new ApiError(`http_${res.status}`, res.statusText, res.status);
+    return res.json();
+  }
+
   createConversation(identity?: Identity): Promise<Session> {
     return this.call("POST", this.api, undefined, identity ?? {});
   }
 
-  /** `handedOff`: a person has this conversation; no answer will stream for the message. */
+  /**
+   * `lang`: the visitor's language (BCP 47), so that the answer can be written in it.
+   * `handedOff` in the result: a person has this conversation; no answer will stream for the message.
+   */
   async send(
     session: Session,
     text: string,
     clientMessageId: string,
+    lang: string,
   ): Promise<{ messageId: string; handedOff?: boolean }> {
-    return this.call("POST", `${this.path(session)}/messages`, session, { text, clientMessageId });
+    return this.call("POST", `${this.path(session)}/messages`, session, { text, clientMessageId, lang });
   }
 
   async turns(session: Session): Promise<Turn[]> {
