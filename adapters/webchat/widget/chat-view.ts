@@ -33,6 +33,10 @@ export class ChatView {
   private readonly typing: HTMLElement;
   private readonly answers = new Map<string, AnswerView>();
   private releaseTrap: (() => void) | undefined;
+  /** The latest question: the log keeps it and the start of its answer in view (see `scroll`). */
+  private anchor: HTMLElement | undefined;
+  /** Where the widget last scrolled the log to; while that does not change, the reader's scrolling stands. */
+  private scrolledTo = -1;
   readonly t: Strings;
 
   constructor(
@@ -129,7 +133,7 @@ export class ChatView {
     this.launcher?.setAttribute("aria-expanded", "true");
     if (!this.options.inline) this.releaseTrap ??= trapFocus(this.shadow, this.panel, () => this.close());
     this.input.focus();
-    this.scroll();
+    this.scroll(true);
     this.options.onOpen();
   }
 
@@ -147,6 +151,7 @@ export class ChatView {
     el.append(renderMarkdown(document, text));
     this.log.insertBefore(el, this.typing);
     this.announce(`${this.t.you}: ${text}`);
+    this.anchor = el;
     this.scroll();
     return el;
   }
@@ -211,8 +216,30 @@ export class ChatView {
     this.options.onSend(text);
   }
 
-  private scroll(): void {
-    this.log.scrollTop = this.log.scrollHeight;
+  /**
+   * Follows the conversation's end until the latest answer grows taller than the log; from then on the
+   * log stays where that question and the start of its answer are visible, instead of showing only an
+   * answer's last lines. The widget scrolls only when that target moves (or `force`), so a reader who
+   * scrolls on through a long answer is not pulled back while it is still being written.
+   */
+  private scroll(force = false): void {
+    const log = this.log;
+    const bottom = log.scrollHeight - log.clientHeight;
+    let target = bottom;
+    const question = this.anchor;
+    if (question?.isConnected) {
+      const origin = log.getBoundingClientRect().top - log.scrollTop;
+      const topOf = (el: Element) => el.getBoundingClientRect().top - origin;
+      let start = topOf(question) - 8;
+      let answer = question.nextElementSibling;
+      while (answer && answer.getAttribute("data-role") !== "answer") answer = answer.nextElementSibling;
+      // A question taller than a good part of the log gives way: the answer's start is what must show.
+      if (answer) start = Math.max(start, topOf(answer) - log.clientHeight * 0.4);
+      target = Math.max(0, Math.min(bottom, Math.round(start)));
+    }
+    if (!force && target === this.scrolledTo) return;
+    this.scrolledTo = target;
+    log.scrollTop = target;
   }
 }
 
