@@ -5,6 +5,7 @@ import type { AdapterContext, ChannelAdapter, ChannelRedis } from "../types.ts";
 import { OriginPolicy, sitesFromConfig } from "./origin-policy.ts";
 import { SessionTokens } from "./session-token.ts";
 import { webchatActionsRoutes } from "./webchat-actions-routes.ts";
+import { webchatConfigRoute } from "./webchat-config-route.ts";
 import { WebchatGuard } from "./webchat-guard.ts";
 import { webchatRoutes } from "./webchat-routes.ts";
 import { WebchatStore } from "./webchat-store.ts";
@@ -34,9 +35,12 @@ export class WebchatAdapter implements ChannelAdapter {
     const tokens = new SessionTokens(await store.sharedSecret(webchat.tokenSecret), webchat.tokenTtlSeconds);
     // JSON escaping can grow text up to 6x; the body limit leaves room, the character limit is exact.
     const bodyLimit = `${Math.max(16, Math.ceil((limits.maxMessageChars * 6 + 1024) / 1024))}kb`;
+    const policy = new OriginPolicy(sitesFromConfig(webchat), publicUrl);
+    // The widget's first question (may this page use the chat?) is answered for any page, ahead of the guard.
+    app.use("/webchat/v1", webchatConfigRoute(policy, logger.child({ component: "webchat-guard" })));
     // Origin allow-list + CORS, per-IP limit, identity check and site binding, before every API route.
     const guard = new WebchatGuard({
-      policy: new OriginPolicy(sitesFromConfig(webchat), publicUrl),
+      policy,
       store,
       rateLimiter: context.rateLimiter,
       ipPerMinute,
@@ -64,7 +68,8 @@ export class WebchatAdapter implements ChannelAdapter {
         ...(context.handoff ? { handoff: context.handoff } : {}),
       }),
     );
-    app.use("/webchat", widgetRoutes(await loadWidget(logger.child({ component: "webchat-widget" }))));
+    const widget = await loadWidget(logger.child({ component: "webchat-widget" }));
+    app.use("/webchat", widgetRoutes({ widget, publicUrl }));
   }
 
   async start(): Promise<void> {}

@@ -14,6 +14,12 @@ const MessageBody = z.object({
   text: z.string(),
   /** The client's own id for this message: resending it after a network error never asks twice. */
   clientMessageId: z.string().min(1).max(100).optional(),
+  /** The visitor's language as the page states it (BCP 47), so that the answer can be written in it. */
+  lang: z
+    .string()
+    .max(35)
+    .regex(/^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/i)
+    .optional(),
 });
 
 export interface WebchatRoutesOptions {
@@ -90,7 +96,8 @@ export function webchatRoutes(o: WebchatRoutesOptions): Router {
       if (!body.success) {
         throw new GatewayError(
           ErrorCode.BadRequest,
-          'The body must be a JSON object like {"text": "your question"}.',
+          'The body must be a JSON object like {"text": "your question"} (optional: "clientMessageId", ' +
+            'and "lang", a language tag such as "fr" or "pt-BR").',
         );
       }
       const clientId = body.data.clientMessageId ?? randomUUID();
@@ -104,6 +111,7 @@ export function webchatRoutes(o: WebchatRoutesOptions): Router {
         platformMessageId: `${conversation.id}/${clientId}`,
         receivedAt: Date.now(),
         replyTo: { conversationId: conversation.id },
+        ...(body.data.lang ? { lang: body.data.lang } : {}),
       });
       await o.store.touch(conversation.id);
       // handedOff: a person has the conversation; no answer will stream for this message.

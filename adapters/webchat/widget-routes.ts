@@ -1,18 +1,32 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
-import express, { type Router } from "express";
+import express, { type Request, type Response, type Router } from "express";
 import { ErrorCode, GatewayError } from "../../src/errors.ts";
+import { baseUrlOf, sendHtmlPage } from "../../src/http/html-page.ts";
 import { sendError } from "../../src/http/http-app.ts";
 import type { Logger } from "../../src/logger.ts";
-import { demoPageCsp, demoPageHtml } from "./demo-page.ts";
+import { demoPageHtml } from "./demo-page.ts";
 import { widgetDistPath } from "./widget/build.ts";
+import { languagePacks } from "./widget/i18n/packs.ts";
 
-/** The widget bundle as served: the script, its gzipped form and a validator. */
-export interface ServedWidget {
+/** A file as served: its bytes, their gzipped form and a validator. */
+export interface ServedAsset {
   code: Buffer;
   gzip: Buffer;
   etag: string;
+}
+
+/** The widget bundle as served. */
+export type ServedWidget = ServedAsset;
+
+function servedAsset(text: string): ServedAsset {
+  const code = Buffer.from(text, "utf8");
+  return {
+    code,
+    gzip: gzipSync(code, { level: 9 }),
+    etag: `"${createHash("sha256").update(code).digest("base64url").slice(0, 22)}"`,
+  };
 }
 
 /**
@@ -33,17 +47,55 @@ export async function loadWidget(logger: Logger): Promise<ServedWidget | undefin
     logger.warn("widget.js is not available: run `npm run build:widget`");
     return undefined;
   }
-  const buffer = Buffer.from(code, "utf8");
-  return {
-    code: buffer,
-    gzip: gzipSync(buffer, { level: 9 }),
-    etag: `"${createHash("sha256").update(buffer).digest("base64url").slice(0, 22)}"`,
-  };
+  return servedAsset(code);
 }
 
-/** `GET /webchat/widget.js` (the embeddable script) and `GET /webchat/demo` (a page embedding it). */
-export function widgetRoutes(widget: ServedWidget | undefined): Router {
+/** Each language pack as the JSON the widget fetches, by language code. */
+export function languagePackAssets(): Map<string, ServedAsset> {
+  return new Map(
+    Object.entries(languagePacks).map(([lang, strings]) => [lang, servedAsset(JSON.stringify(strings))]),
+  );
+}
+
+/**
+ * Sends a public, cross-origin asset (any page may load the widget's files; the API behind them is what
+ * checks origins): gzipped when the client takes it, revalidated by ETag, cached briefly so that a new
+ * gateway version reaches every embedding page within minutes.
+ */
+function sendAsset(req: Request, res: Response, asset: ServedAsset, type: string): void {
+  res.setHeader("Content-Type", type);
+  res.setHeader("Cross-Origin-Resource-Policy", "cross-origin");
+  res.setHeader("Access-Control-Allow-Origin", "*");
+  res.setHeader("Cache-Control", "public, max-age=300");
+  res.setHeader("ETag", asset.etag);
+  res.vary("Accept-Encoding");
+  if (req.headers["if-none-match"] === asset.etag) {
+    res.status(304).end();
+    return;
+  }
+  if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
+    res.setHeader("Content-Encoding", "gzip");
+    res.end(asset.gzip);
+  } else {
+    res.end(asset.code);
+  }
+}
+
+const languageTag = /^[a-z]{2,3}(?:-[a-z0-9]{1,8}){0,3}$/i;
+
+export interface WidgetRoutesOptions {
+  widget: ServedWidget | undefined;
+  /** PUBLIC_URL: the base of the URLs the pages show. */
+  publicUrl?: string | undefined;
+}
+
+/**
+ * `GET /webchat/widget.js` (the embeddable script), `GET /webchat/i18n/<lang>.json` (its language
+ * packs) and `GET /webchat/demo` (a page embedding it; `?lang=fr` shows it in another language).
+ */
+export function widgetRoutes({ widget, publicUrl }: WidgetRoutesOptions): Router {
   const router = express.Router();
+  const packs = languagePackAssets();
 
   router.get("/widget.js", (req, res) => {
     if (!widget) {
@@ -53,32 +105,28 @@ export function widgetRoutes(widget: ServedWidget | undefined): Router {
       );
       return;
     }
-    res.setHeader("Content-Type", "text/javascript; charset=utf-8");
-    // Any page may load the script; the API behind it is what checks origins.
-    res.setHeader("Cross-Origin-Resource-Policy", "cross-origin");
-    res.setHeader("Access-Control-Allow-Origin", "*");
-    // Short caching: a new gateway version reaches every embedding page within minutes.
-    res.setHeader("Cache-Control", "public, max-age=300");
-    res.setHeader("ETag", widget.etag);
-    res.vary("Accept-Encoding");
-    if (req.headers["if-none-match"] === widget.etag) {
-      res.status(304).end();
-      return;
-    }
-    if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
-      res.setHeader("Content-Encoding", "gzip");
-      res.end(widget.gzip);
-    } else {
-      res.end(widget.code);
-    }
+    sendAsset(req, res, widget, "text/javascript; charset=utf-8");
   });
 
-  router.get("/demo", (_req, res) => {
-    const nonce = randomBytes(16).toString("base64");
-    res.setHeader("Content-Security-Policy", demoPageCsp(nonce));
-    res.setHeader("Content-Type", "text/html; charset=utf-8");
-    res.setHeader("Cache-Control", "no-store");
-    res.send(demoPageHtml(nonce));
+  router.get("/i18n/:file", (req, res) => {
+    const pack = packs.get(String(req.params.file).replace(/\.json$/, ""));
+    if (!pack || !String(req.params.file).endsWith(".json")) {
+      sendError(
+        res,
+        new GatewayError(
+          ErrorCode.NotFound,
+          `No such language pack. Packs: ${[...packs.keys()].map((l) => `${l}.json`).join(", ")}.`,
+        ),
+      );
+      return;
+    }
+    sendAsset(req, res, pack, "application/json; charset=utf-8");
+  });
+
+  router.get("/demo", (req, res) => {
+    const lang =
+      typeof req.query.lang === "string" && languageTag.test(req.query.lang) ? req.query.lang : undefined;
+    sendHtmlPage(res, (nonce) => demoPageHtml({ nonce, baseUrl: baseUrlOf(req, publicUrl), lang }));
   });
 
   return router;

@@ -21,6 +21,7 @@ import { createMetrics, type Metrics } from "../metrics.ts";
 import { Keyspace } from "../redis/keyspace.ts";
 import { createRedis } from "../redis/redis-client.ts";
 import { mountHealthRoutes } from "../server/health-routes.ts";
+import { mountLandingPage } from "../server/landing-page.ts";
 import { adapterContext, createAdapters } from "./channel-adapters.ts";
 import { openKnowledge } from "./knowledge.ts";
 import { createSupportLoop, type SupportLoop } from "./support-loop.ts";
@@ -125,6 +126,7 @@ export async function startGateway(
       };
     },
   });
+  mountLandingPage(app, { publicUrl: config.server.publicUrl });
   // Channels get a router of their own, mounted before the error handler, and no more of the app.
   const routes = express.Router();
   app.use(routes);
@@ -153,7 +155,8 @@ export async function startGateway(
     );
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ port, channels: adapters.map((a) => a.channel) }, "gateway listening");
+  const url = listenUrl(config, port);
+  log.info({ port, url, channels: adapters.map((a) => a.channel) }, `gateway listening at ${url}`);
 
   return {
     app,
@@ -181,4 +184,11 @@ export async function startGateway(
       for (const c of [redis, subscriber, queueConnection]) c.disconnect();
     },
   };
+}
+
+/** The URL to open: PUBLIC_URL, else this machine at the bound port (a wildcard address shown as localhost). */
+function listenUrl(config: Config, port: number): string {
+  const host = config.server.host;
+  const name = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return config.server.publicUrl ?? `http://${name}:${port}`;
 }

@@ -7,6 +7,8 @@ export interface HostPageOptions {
   pages?: Record<string, string>;
   /** Attributes of the page's <html> element. @defaultValue `lang="en"` */
   htmlAttributes?: string;
+  /** Attributes of the <html> element per page path, instead of `htmlAttributes`. */
+  htmlAttributesFor?: Record<string, string>;
   /** Markup placed before the script tag, per page path (e.g. an inline `<support-chat>`). */
   markup?: Record<string, string>;
 }
@@ -24,6 +26,7 @@ export async function startHostPage({
   host = "localhost",
   pages = {},
   htmlAttributes = 'lang="en"',
+  htmlAttributesFor = {},
   markup = {},
 }: HostPageOptions = {}): Promise<HostPage> {
   const page: HostPage = { origin: "", gateway: "", close: async () => undefined };
@@ -31,7 +34,7 @@ export async function startHostPage({
     const path = new URL(req.url ?? "/", "http://x").pathname;
     const attributes = pages[path] ?? "";
     res.setHeader("content-type", "text/html; charset=utf-8");
-    res.end(`<!doctype html><html ${htmlAttributes}><head><meta charset="utf-8"><title>Shop</title></head>
+    res.end(`<!doctype html><html ${htmlAttributesFor[path] ?? htmlAttributes}><head><meta charset="utf-8"><title>Shop</title></head>
 <body><h1>A shop</h1>
 ${markup[path] ?? ""}
 <script src="${page.gateway}/webchat/widget.js" data-title="Shop help" ${attributes} async></script>

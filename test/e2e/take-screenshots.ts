@@ -1,5 +1,6 @@
 /**
- * Writes the README's screenshots of the open widget on the demo page: desktop and 320 px wide.
+ * Writes the README's screenshots of the open widget on the demo page: desktop, 320 px wide, and in
+ * Arabic (right to left).
  * Run: `npx tsx test/e2e/take-screenshots.ts` (needs Redis and /usr/bin/chromium, like the e2e tests).
  * Retrieval-only answers (no model) so that the pictures show readable text from the sample knowledge.
  */
@@ -11,17 +12,19 @@ import { ask, waitForAnswers } from "./widget-page.ts";
 
 const outDir = resolve("docs/screenshots");
 const shots = [
-  { file: "webchat-desktop.png", viewport: { width: 1280, height: 800 } },
-  { file: "webchat-320.png", viewport: { width: 320, height: 640 } },
+  { file: "webchat-desktop.png", viewport: { width: 1280, height: 800 }, query: "" },
+  { file: "webchat-320.png", viewport: { width: 320, height: 640 }, query: "" },
+  { file: "webchat-rtl.png", viewport: { width: 1280, height: 800 }, query: "?lang=ar" },
 ];
 
-const harness = await startHarness({ model: false });
+// PUBLIC_URL: the embed snippet on the page shows a stable address, not the test port.
+const harness = await startHarness({ model: false, env: { PUBLIC_URL: "https://support.example.com" } });
 const browser = await launchChromium();
 try {
   await mkdir(outDir, { recursive: true });
-  for (const { file, viewport } of shots) {
+  for (const { file, viewport, query } of shots) {
     const page = await browser.newPage({ viewport, deviceScaleFactor: 1, reducedMotion: "reduce" });
-    await page.goto(`${harness.baseUrl}/webchat/demo`);
+    await page.goto(`${harness.baseUrl}/webchat/demo${query}`);
     await ask(page, "How long does a refund take?");
     await waitForAnswers(page, 1);
     await page.screenshot({ path: resolve(outDir, file) });

@@ -84,22 +84,43 @@ describe("the widget on customers' own sites (real Chromium, cross-origin)", () 
     await page.close();
   });
 
-  it("refuses a page on an origin no site lists, and says so in plain words", async () => {
+  it("on an origin no site lists, shows no launcher at all and says why once, in the console", async () => {
     const before = await conversationCount();
     const page = await browser.newPage();
-    const refusals: number[] = [];
-    page.on("response", (response) => {
-      if (response.url().endsWith("/webchat/v1/conversations") && response.request().method() === "POST") {
-        refusals.push(response.status());
-      }
+    const consoleLines: string[] = [];
+    page.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
+    const requests: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().startsWith(harness.baseUrl)) requests.push(`${request.method()} ${request.url()}`);
     });
     await page.goto(`${refused.origin}/`);
-    await ask(page, "How long does a refund take?");
-    await page.locator(widget.errors).waitFor();
-    assert.match(await textOf(page.locator(widget.errors)), /not available on this page/);
-    assert.deepEqual(refusals, [403]);
-    assert.equal(await page.locator(widget.answers).count(), 0);
+    // The widget marks itself once the gateway has answered and its console line is written.
+    await page.locator("support-chat[data-ready=refused]").waitFor({ state: "attached" });
+    assert.equal(await page.locator(widget.launcher).count(), 0, "no launcher");
+    assert.equal(await page.locator(widget.panel).count(), 0, "no panel");
+    const box = await page.locator("support-chat").boundingBox();
+    assert.ok(!box || box.width * box.height === 0, `the element takes no room: ${JSON.stringify(box)}`);
+    assert.equal(consoleLines.length, 1, `exactly one console message: ${JSON.stringify(consoleLines)}`);
+    assert.match(consoleLines[0] ?? "", /^warning: support-chat: .*WEBCHAT_ALLOWED_ORIGINS/);
+    assert.ok(consoleLines[0]?.includes(refused.origin), "the message names the page's origin");
+    assert.deepEqual(
+      requests.filter((r) => !r.startsWith("GET ")),
+      [],
+      "nothing was posted: no conversation was attempted",
+    );
+    assert.ok(requests.some((r) => r.startsWith(`GET ${harness.baseUrl}/webchat/v1/config`)));
     assert.equal(await conversationCount(), before, "no conversation was created");
+    await page.close();
+  });
+
+  it("shows the launcher on an allowed origin without any console message", async () => {
+    const page = await browser.newPage();
+    const consoleLines: string[] = [];
+    page.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
+    await page.goto(`${allowed.origin}/`);
+    await page.locator("support-chat[data-ready=true]").waitFor({ state: "attached" });
+    assert.ok(await page.locator(widget.launcher).isVisible());
+    assert.deepEqual(consoleLines, []);
     await page.close();
   });
 

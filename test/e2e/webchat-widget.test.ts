@@ -152,7 +152,9 @@ describe("web chat widget on the demo page (real Chromium, gateway and worker wi
           inPanel: !!(el && panel?.contains(el)),
         };
       });
-    await page.keyboard.press("Tab");
+    // The launcher comes after the page's own links in the tab order (it is added at the end of <body>).
+    const links = await page.locator("main a").count();
+    for (let i = 0; i <= links; i++) await page.keyboard.press("Tab");
     assert.equal((await focused()).cls, "launcher");
     await page.keyboard.press("Enter");
     assert.equal((await focused()).tag, "TEXTAREA");

@@ -1,7 +1,7 @@
 import type { Citation } from "./chat-client.ts";
 import { safeHref } from "./markdown.ts";
 import { renderMarkdown } from "./render-markdown.ts";
-import { strings } from "./strings.ts";
+import type { Strings } from "./strings.ts";
 
 /** Creates an element with attributes and text or element children; text always goes in as text. */
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -23,7 +23,8 @@ export interface AnswerActions {
 /** One answer bubble: streamed text, then the final Markdown, sources and actions. */
 export class AnswerView {
   readonly el = h("div", { class: "msg bot", "data-role": "answer" });
-  private readonly body = h("div", { class: "body" });
+  // dir="auto": an answer in another script than the widget's (English in an Arabic panel) reads right.
+  private readonly body = h("div", { class: "body", dir: "auto" });
   private text = "";
   private scheduled = false;
   /** True once the final answer (or an error) replaced the stream. */
@@ -32,6 +33,7 @@ export class AnswerView {
   constructor(
     readonly messageId: string,
     private readonly onChange: () => void,
+    private readonly t: Strings,
   ) {
     this.el.dataset.messageId = messageId;
     this.el.append(this.body);
@@ -56,8 +58,8 @@ export class AnswerView {
     this.text = text;
     this.el.removeAttribute("aria-busy");
     this.render();
-    if (citations.length > 0) this.el.append(sourcesList(citations));
-    this.el.append(actionRow(actions, vote));
+    if (citations.length > 0) this.el.append(sourcesList(citations, this.t));
+    this.el.append(actionRow(actions, this.t, vote));
   }
 
   private render(): void {
@@ -70,7 +72,7 @@ export class AnswerView {
   }
 }
 
-function sourcesList(citations: Citation[]): HTMLElement {
+function sourcesList(citations: Citation[], t: Strings): HTMLElement {
   const list = h("ol");
   for (const c of citations) {
     const label = c.heading && c.heading !== c.title ? `${c.title} — ${c.heading}` : c.title || c.path;
@@ -80,18 +82,14 @@ function sourcesList(citations: Citation[]): HTMLElement {
       : h("span", { title: c.path }, label);
     list.append(h("li", { value: String(c.n) }, item));
   }
-  return h("div", { class: "sources", "data-role": "sources" }, h("span", {}, strings.sources), list);
+  return h("div", { class: "sources", "data-role": "sources" }, h("span", {}, t.sources), list);
 }
 
-function actionRow(actions: AnswerActions, initialVote?: "up" | "down"): HTMLElement {
+function actionRow(actions: AnswerActions, t: Strings, initialVote?: "up" | "down"): HTMLElement {
   const note = h("div", { class: "note", role: "status" });
-  const up = h("button", { type: "button", "aria-pressed": "false", "data-action": "up" }, strings.helpful);
-  const down = h(
-    "button",
-    { type: "button", "aria-pressed": "false", "data-action": "down" },
-    strings.notHelpful,
-  );
-  const human = h("button", { type: "button", "data-action": "handoff" }, strings.human);
+  const up = h("button", { type: "button", "aria-pressed": "false", "data-action": "up" }, t.helpful);
+  const down = h("button", { type: "button", "aria-pressed": "false", "data-action": "down" }, t.notHelpful);
+  const human = h("button", { type: "button", "data-action": "handoff" }, t.human);
   const mark = (vote: "up" | "down") => {
     up.setAttribute("aria-pressed", String(vote === "up"));
     down.setAttribute("aria-pressed", String(vote === "down"));
@@ -103,13 +101,13 @@ function actionRow(actions: AnswerActions, initialVote?: "up" | "down"): HTMLEle
       await work();
       note.textContent = done;
     } catch {
-      note.textContent = "That did not go through. Please try again.";
+      note.textContent = t.failed;
     } finally {
       button.disabled = false;
     }
   };
-  up.onclick = () => run(up, () => actions.onVote("up").then(() => mark("up")), strings.thanks);
-  down.onclick = () => run(down, () => actions.onVote("down").then(() => mark("down")), strings.thanks);
-  human.onclick = () => run(human, actions.onHandoff, strings.humanAsked);
+  up.onclick = () => run(up, () => actions.onVote("up").then(() => mark("up")), t.thanks);
+  down.onclick = () => run(down, () => actions.onVote("down").then(() => mark("down")), t.thanks);
+  human.onclick = () => run(human, actions.onHandoff, t.humanAsked);
   return h("div", {}, h("div", { class: "actions" }, up, down, human), note);
 }

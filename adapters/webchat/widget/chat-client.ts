@@ -43,25 +43,49 @@ export class ApiError extends Error {
   }
 }
 
+/** What the gateway says about the page asking (GET /webchat/v1/config). */
+export interface SiteConfig {
+  /** Whether this page's origin may use the chat (WEBCHAT_ALLOWED_ORIGINS or a WEBCHAT_SITES entry). */
+  allowed: boolean;
+}
+
 /** Calls the gateway's `/webchat/v1` API. */
 export class ChatClient {
   private readonly api: string;
 
-  constructor(apiBase: string) {
+  constructor(private readonly apiBase: string) {
     this.api = `${apiBase}/webchat/v1/conversations`;
+  }
+
+  /** Asks, before showing anything, whether this page may use the chat. */
+  config(): Promise<SiteConfig> {
+    return this.call("GET", `${this.apiBase}/webchat/v1/config`);
+  }
+
+  /** A language pack's texts (served by the gateway beside widget.js, cacheable unlike the API). */
+  async strings(pack: string): Promise<Record<string, unknown>> {
+    const res = await fetch(`${this.apiBase}/webchat/i18n/${encodeURIComponent(pack)}.json`, {
+      credentials: "omit",
+    });
+    if (!res.ok) throw new ApiError(`http_${res.status}`, res.statusText, res.status);
+    return res.json();
   }
 
   createConversation(identity?: Identity): Promise<Session> {
     return this.call("POST", this.api, undefined, identity ?? {});
   }
 
-  /** `handedOff`: a person has this conversation; no answer will stream for the message. */
+  /**
+   * `lang`: the visitor's language (BCP 47), so that the answer can be written in it.
+   * `handedOff` in the result: a person has this conversation; no answer will stream for the message.
+   */
   async send(
     session: Session,
     text: string,
     clientMessageId: string,
+    lang: string,
   ): Promise<{ messageId: string; handedOff?: boolean }> {
-    return this.call("POST", `${this.path(session)}/messages`, session, { text, clientMessageId });
+    return this.call("POST", `${this.path(session)}/messages`, session, { text, clientMessageId, lang });
   }
 
   async turns(session: Session): Promise<Turn[]> {

@@ -2,7 +2,7 @@ import { ApiError, type ChatClient, type Citation, type Identity, type Session }
 import type { ChatView } from "./chat-view.ts";
 import { EventStream, type StreamEvent } from "./event-stream.ts";
 import type { SessionStore, StoredSession } from "./session-store.ts";
-import { describeError, strings } from "./strings.ts";
+import { describeError, type Strings } from "./strings.ts";
 
 interface FinalEvent {
   messageId: string;
@@ -28,7 +28,13 @@ export class ChatController {
     private readonly client: ChatClient,
     private readonly store: SessionStore,
     private readonly identity: Identity | undefined,
+    /** The visitor's language, sent with every message. */
+    private readonly lang: string,
   ) {}
+
+  private get t(): Strings {
+    return this.view.t;
+  }
 
   /** Reloads an earlier conversation of this tab (sessionStorage), if any. Safe to call repeatedly. */
   async restore(): Promise<void> {
@@ -65,7 +71,7 @@ export class ChatController {
         this.store.clear();
         this.session = undefined;
       } else {
-        this.view.showError(describeError(error), () => {
+        this.view.showError(describeError(error, this.t), () => {
           this.restored = false;
           void this.restore();
         });
@@ -80,12 +86,12 @@ export class ChatController {
     this.view.setTyping(true);
     try {
       const session = await this.ensureSession();
-      const { messageId, handedOff } = await this.client.send(session, text, clientMessageId);
+      const { messageId, handedOff } = await this.client.send(session, text, clientMessageId, this.lang);
       if (handedOff) {
         // A person has the conversation: the bot will not answer, so stop "typing" and say who will.
         this.view.setTyping(this.pending.size > 0);
-        this.view.showNotice(strings.withPerson);
-        this.view.announce(strings.withPerson);
+        this.view.showNotice(this.t.withPerson);
+        this.view.announce(this.t.withPerson);
         return;
       }
       if (!this.view.hasAnswer(messageId) || !this.view.answer(messageId).done) {
@@ -101,10 +107,10 @@ export class ChatController {
       const retryable =
         !(error instanceof ApiError) || error.status === 0 || error.status === 429 || error.status >= 500;
       this.view.showError(
-        describeError(error),
+        describeError(error, this.t),
         retryable ? () => void this.send(text, clientMessageId) : undefined,
       );
-      this.view.announce(describeError(error));
+      this.view.announce(describeError(error, this.t));
     }
   }
 
@@ -127,7 +133,7 @@ export class ChatController {
       onEvent: (event) => this.onEvent(event),
       holdsPosition: (event) => event.event === "reply" || event.event === "error",
       onOpen: () => this.view.setStatus(null),
-      onDrop: () => this.view.setStatus(strings.reconnecting),
+      onDrop: () => this.view.setStatus(this.t.reconnecting),
       onRefused: () => {
         this.stream = undefined;
         this.view.setStatus(null);
@@ -160,12 +166,12 @@ export class ChatController {
         this.view.answer(messageId).append(data.text);
       } else if (event.event === "reply" && typeof data.text === "string") {
         this.finish({ messageId, text: data.text, citations: data.citations ?? [] });
-        this.view.announce(`${strings.bot}: ${this.view.answer(messageId).plainText}`);
+        this.view.announce(`${this.t.bot}: ${this.view.answer(messageId).plainText}`);
       } else if (event.event === "error") {
         if (this.pending.delete(messageId)) this.savePending();
         const failure = new ApiError(data.code ?? "internal", data.message ?? "", 500);
-        this.view.showError(describeError(failure));
-        this.view.announce(describeError(failure));
+        this.view.showError(describeError(failure, this.t));
+        this.view.announce(describeError(failure, this.t));
       }
     }
     this.view.setTyping(this.pending.size > 0 && ![...this.pending].some((id) => this.view.hasAnswer(id)));

@@ -1,7 +1,7 @@
 import { AnswerView, h } from "./answer-view.ts";
 import { trapFocus } from "./focus-trap.ts";
 import { renderMarkdown } from "./render-markdown.ts";
-import { strings } from "./strings.ts";
+import type { Strings } from "./strings.ts";
 import { widgetCss } from "./widget-styles.ts";
 
 export interface ChatViewOptions {
@@ -9,6 +9,9 @@ export interface ChatViewOptions {
   accent: string | undefined;
   /** Inline: the panel sits in the page flow, always open, no launcher. */
   inline: boolean;
+  /** The texts, in the language of `lang`. */
+  strings: Strings;
+  /** The language of the texts (the panel's `lang`, so that screen readers pronounce them right). */
   lang: string;
   dir: "ltr" | "rtl";
   onSend(text: string): void;
@@ -30,11 +33,18 @@ export class ChatView {
   private readonly typing: HTMLElement;
   private readonly answers = new Map<string, AnswerView>();
   private releaseTrap: (() => void) | undefined;
+  /** The latest question: the log keeps it and the start of its answer in view (see `scroll`). */
+  private anchor: HTMLElement | undefined;
+  /** Where the widget last scrolled the log to; while that does not change, the reader's scrolling stands. */
+  private scrolledTo = -1;
+  readonly t: Strings;
 
   constructor(
     private readonly shadow: ShadowRoot,
     private readonly options: ChatViewOptions,
   ) {
+    const t = options.strings;
+    this.t = t;
     adoptStyles(shadow);
     if (options.accent && /^#[0-9a-f]{3,8}$|^[a-z]+$/i.test(options.accent)) {
       (shadow.host as HTMLElement).style.setProperty("--accent", options.accent);
@@ -53,18 +63,18 @@ export class ChatView {
     this.status = h("div", { class: "status", role: "status", hidden: "" });
     this.typing = h(
       "div",
-      { class: "typing", "aria-label": strings.typing, role: "img", hidden: "" },
+      { class: "typing", "aria-label": t.typing, role: "img", hidden: "" },
       h("i"),
       h("i"),
       h("i"),
     );
     this.input = h("textarea", {
       rows: "1",
-      placeholder: strings.placeholder,
-      "aria-label": strings.placeholder,
+      placeholder: t.placeholder,
+      "aria-label": t.placeholder,
       maxlength: "4000",
     });
-    const send = h("button", { type: "submit", class: "send" }, strings.send);
+    const send = h("button", { type: "submit", class: "send" }, t.send);
     const form = h("form", {}, this.input, send);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -77,7 +87,7 @@ export class ChatView {
         this.submit();
       }
     });
-    const close = h("button", { type: "button", class: "close", "aria-label": strings.close }, "×");
+    const close = h("button", { type: "button", class: "close", "aria-label": t.close }, "×");
     const header = h("header", {}, h("h2", { id: titleId }, options.title));
     this.panel = h(
       "section",
@@ -88,7 +98,7 @@ export class ChatView {
       form,
       this.live,
     );
-    this.log.append(h("div", { class: "msg bot" }, strings.greeting), this.typing);
+    this.log.append(h("div", { class: "msg bot" }, t.greeting), this.typing);
     if (options.inline) {
       shadow.append(this.panel);
       return;
@@ -101,9 +111,10 @@ export class ChatView {
     const launcher = h("button", {
       type: "button",
       class: "launcher",
-      "aria-label": strings.open,
+      "aria-label": t.open,
       "aria-expanded": "false",
       "aria-haspopup": "dialog",
+      lang: options.lang,
       dir: options.dir,
     });
     // A constant, trusted icon (no answer text ever reaches innerHTML).
@@ -122,7 +133,7 @@ export class ChatView {
     this.launcher?.setAttribute("aria-expanded", "true");
     if (!this.options.inline) this.releaseTrap ??= trapFocus(this.shadow, this.panel, () => this.close());
     this.input.focus();
-    this.scroll();
+    this.scroll(true);
     this.options.onOpen();
   }
 
@@ -136,10 +147,11 @@ export class ChatView {
   }
 
   addUserMessage(text: string): HTMLElement {
-    const el = h("div", { class: "msg user", "data-role": "question" });
+    const el = h("div", { class: "msg user", "data-role": "question", dir: "auto" });
     el.append(renderMarkdown(document, text));
     this.log.insertBefore(el, this.typing);
-    this.announce(`${strings.you}: ${text}`);
+    this.announce(`${this.t.you}: ${text}`);
+    this.anchor = el;
     this.scroll();
     return el;
   }
@@ -148,7 +160,7 @@ export class ChatView {
   answer(messageId: string): AnswerView {
     let view = this.answers.get(messageId);
     if (!view) {
-      view = new AnswerView(messageId, () => this.scroll());
+      view = new AnswerView(messageId, () => this.scroll(), this.t);
       this.answers.set(messageId, view);
       this.log.insertBefore(view.el, this.typing);
     }
@@ -182,7 +194,7 @@ export class ChatView {
   showError(text: string, retry?: () => void): void {
     const box = h("div", { class: "error", role: "alert", "data-role": "error" }, h("span", {}, text));
     if (retry) {
-      const button = h("button", { type: "button" }, strings.retry);
+      const button = h("button", { type: "button" }, this.t.retry);
       button.onclick = () => {
         box.remove();
         retry();
@@ -204,8 +216,30 @@ export class ChatView {
     this.options.onSend(text);
   }
 
-  private scroll(): void {
-    this.log.scrollTop = this.log.scrollHeight;
+  /**
+   * Follows the conversation's end until the latest answer grows taller than the log; from then on the
+   * log stays where that question and the start of its answer are visible, instead of showing only an
+   * answer's last lines. The widget scrolls only when that target moves (or `force`), so a reader who
+   * scrolls on through a long answer is not pulled back while it is still being written.
+   */
+  private scroll(force = false): void {
+    const log = this.log;
+    const bottom = log.scrollHeight - log.clientHeight;
+    let target = bottom;
+    const question = this.anchor;
+    if (question?.isConnected) {
+      const origin = log.getBoundingClientRect().top - log.scrollTop;
+      const topOf = (el: Element) => el.getBoundingClientRect().top - origin;
+      let start = topOf(question) - 8;
+      let answer = question.nextElementSibling;
+      while (answer && answer.getAttribute("data-role") !== "answer") answer = answer.nextElementSibling;
+      // A question taller than a good part of the log gives way: the answer's start is what must show.
+      if (answer) start = Math.max(start, topOf(answer) - log.clientHeight * 0.4);
+      target = Math.max(0, Math.min(bottom, Math.round(start)));
+    }
+    if (!force && target === this.scrolledTo) return;
+    this.scrolledTo = target;
+    log.scrollTop = target;
   }
 }
 

@@ -16,6 +16,7 @@ border-radius:50%;border:0;background:var(--accent);color:#fff;box-shadow:0 4px 
 display:grid;place-items:center;transition:transform .15s}
 .launcher:hover{transform:scale(1.06)}
 .launcher svg{width:28px;height:28px;fill:currentColor}
+.launcher[dir=rtl] svg{transform:scaleX(-1)}
 .panel{position:fixed;bottom:84px;inset-inline-end:16px;z-index:2147483647;width:min(380px,calc(100vw - 32px));
 height:min(600px,calc(100vh - 100px));background:var(--bg);border-radius:12px;display:flex;flex-direction:column;
 box-shadow:0 10px 40px rgba(0,0,0,.25);overflow:hidden;animation:rise .18s ease-out}
