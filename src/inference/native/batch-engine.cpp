@@ -28,7 +28,6 @@
 #include "llama.h"
 #include "ggml-backend.h"
 
-#include "json-lite.hpp"
 #include "protocol.hpp"
 #include "row-sampler.hpp"
 
@@ -116,8 +115,8 @@ struct Engine {
 
     void finish(Slot & s, const char * reason) {
         std::string rest = take_utf8(s.pending, true);
-        if (!rest.empty()) out += "{\"id\":" + json::quote(s.id) + ",\"piece\":" + json::quote(rest) + "}\n";
-        out += "{\"id\":" + json::quote(s.id) + ",\"done\":true,\"reason\":\"" + reason + "\",\"tokens\":" +
+        if (!rest.empty()) out += "{\"id\":" + quote(s.id) + ",\"piece\":" + quote(rest) + "}\n";
+        out += "{\"id\":" + quote(s.id) + ",\"done\":true,\"reason\":\"" + reason + "\",\"tokens\":" +
                std::to_string(s.generated) + ",\"prompt_tokens\":" + std::to_string(s.prompt.size()) +
                ",\"cached\":" + std::to_string(s.cached_prompt) + "}\n";
         release(s);
@@ -215,16 +214,17 @@ struct Engine {
     }
 
     void handle(const std::string & line) {
-        json::Value v;
-        if (!json::parse(line, v) || v.type != json::Value::Object) { emit_error("", "not a JSON object"); return; }
-        if (const json::Value * c = v.get("cancel")) {
+        const json v = json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (!v.is_object()) { emit_error("", "not a JSON object"); return; }
+        if (const auto c = v.find("cancel"); c != v.end()) {
+            const std::string id = c->is_string() ? c->get<std::string>() : c->dump();
             for (auto it = waiting.begin(); it != waiting.end(); ++it)
-                if (it->id == c->s) {
-                    out += "{\"id\":" + json::quote(c->s) + ",\"done\":true,\"reason\":\"aborted\",\"tokens\":0}\n";
+                if (it->id == id) {
+                    out += "{\"id\":" + quote(id) + ",\"done\":true,\"reason\":\"aborted\",\"tokens\":0}\n";
                     waiting.erase(it);
                     return;
                 }
-            for (auto & s : slots) if (s.busy && s.id == c->s) { finish(s, "aborted"); return; }
+            for (auto & s : slots) if (s.busy && s.id == id) { finish(s, "aborted"); return; }
             return;  // already finished
         }
         Request r;
@@ -319,7 +319,7 @@ struct Engine {
             const int n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, false);
             if (n > 0) s.pending.append(buf, n);
             const std::string piece = take_utf8(s.pending, false);
-            if (!piece.empty()) out += "{\"id\":" + json::quote(s.id) + ",\"piece\":" + json::quote(piece) + "}\n";
+            if (!piece.empty()) out += "{\"id\":" + quote(s.id) + ",\"piece\":" + quote(piece) + "}\n";
             if (s.generated >= s.max_tokens) finish(s, "max_tokens");
             else s.next = t;
         }
@@ -344,7 +344,7 @@ int main(int argc, char ** argv) {
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = o.ngl;
     e.model = llama_model_load_from_file(o.model.c_str(), mp);
-    if (!e.model) { printf("{\"fatal\":%s}\n", json::quote("cannot load model " + o.model).c_str()); return 1; }
+    if (!e.model) { printf("{\"fatal\":%s}\n", quote("cannot load model " + o.model).c_str()); return 1; }
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = static_cast<uint32_t>(o.ctx_per_seq) * o.sequences;
     cp.n_seq_max = o.sequences;

@@ -46,6 +46,7 @@ fi
 mkdir -p "$(dirname "$OUTBIN")"
 LIBDIR=$BUILD/bin
 g++ -std=c++17 -O3 -march="${NATIVE_MARCH:-native}" -Wall -Wextra -I "$SRC/include" -I "$SRC/ggml/include" \
+  -isystem "$SRC/vendor" \
   "$ROOT/src/inference/native/batch-engine.cpp" -o "$OUTBIN" \
   -fopenmp -L "$LIBDIR" -lllama -lggml -lggml-base -pthread -Wl,-rpath,"$LIBDIR"
 echo "$OUTBIN"

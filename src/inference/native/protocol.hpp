@@ -2,17 +2,25 @@
 // out), apart from the decoding loop in batch-engine.cpp.
 #pragma once
 
-#include "json-lite.hpp"
 #include "llama.h"
+#include <nlohmann/json.hpp>  // vendored by the llama.cpp source tree (vendor/nlohmann)
 
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace protocol {
+
+using json = nlohmann::json;
+
+// The JSON string literal of a text; bytes that are not UTF-8 become U+FFFD rather than an exception.
+inline std::string quote(const std::string & s) {
+    return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 struct Options {
     std::string model;
@@ -33,7 +41,7 @@ struct Request {
 inline std::string out;  // one write per step
 
 inline void emit_error(const std::string & id, const std::string & msg) {
-    out += "{\"id\":" + json::quote(id) + ",\"error\":" + json::quote(msg) + "}\n";
+    out += "{\"id\":" + quote(id) + ",\"error\":" + quote(msg) + "}\n";
 }
 
 inline void flush_out() {
@@ -64,19 +72,39 @@ inline std::string take_utf8(std::string & pending, bool final) {
     return done;
 }
 
-inline bool parse_request(const json::Value & v, Request & r, std::string & why) {
-    r.id = v.str("id");
-    const json::Value * msgs = v.get("messages");
-    if (!msgs || msgs->type != json::Value::Array || msgs->items.empty()) { why = "messages must be a non-empty array"; return false; }
-    for (const auto & m : msgs->items) {
-        if (m.type != json::Value::Object) { why = "each message must be an object"; return false; }
-        r.messages.emplace_back(m.str("role"), m.str("content"));
+// A field of a request line, or the fallback when it is absent; false (with `why`) when it has the wrong type.
+template <typename T>
+inline bool field(const json & v, const char * key, T & out, std::string & why) {
+    const auto it = v.find(key);
+    if (it == v.end() || it->is_null()) return true;
+    bool ok;
+    if constexpr (std::is_same_v<T, bool>) ok = it->is_boolean();
+    else if constexpr (std::is_arithmetic_v<T>) ok = it->is_number();
+    else ok = it->is_string();
+    if (!ok) { why = std::string(key) + " has the wrong type"; return false; }
+    out = it->get<T>();
+    return true;
+}
+
+inline bool parse_request(const json & v, Request & r, std::string & why) {
+    if (const auto id = v.find("id"); id != v.end()) r.id = id->is_string() ? id->get<std::string>() : id->dump();
+    const auto msgs = v.find("messages");
+    if (msgs == v.end() || !msgs->is_array() || msgs->empty()) { why = "messages must be a non-empty array"; return false; }
+    for (const auto & m : *msgs) {
+        if (!m.is_object()) { why = "each message must be an object"; return false; }
+        std::string role, content;
+        if (!field(m, "role", role, why) || !field(m, "content", content, why)) return false;
+        r.messages.emplace_back(std::move(role), std::move(content));
     }
-    r.max_tokens = static_cast<int>(v.num("max_tokens", 256));
-    r.temperature = static_cast<float>(v.num("temperature", 0));
+    double max_tokens = 256, temperature = 0;
+    if (!field(v, "max_tokens", max_tokens, why) || !field(v, "temperature", temperature, why) ||
+        !field(v, "ignore_eos", r.ignore_eos, why)) return false;
+    r.max_tokens = static_cast<int>(max_tokens);
+    r.temperature = static_cast<float>(temperature);
     // Without a seed, a random one.
-    r.seed = v.get("seed") ? static_cast<uint64_t>(v.num("seed", 0)) : std::random_device{}();
-    r.ignore_eos = v.boolean("ignore_eos", false);
+    double seed = -1;
+    if (!field(v, "seed", seed, why)) return false;
+    r.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
     if (r.max_tokens < 1) { why = "max_tokens must be at least 1"; return false; }
     return true;
 }
