@@ -10,13 +10,13 @@ import {
   type LlamaContextSequence,
   type LlamaModel,
   resolveChatWrapper,
-  type Token,
-  TokenBias,
+  type TokenBias,
 } from "node-llama-cpp";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReason } from "./engine.ts";
 import { type BatchOrderStats, LlamaBatching } from "./llama-batching.ts";
+import { checkLlamaInternals, neverEndBias } from "./llama-internals.ts";
 import { generateLockstep, LockstepBarrier, type LockstepContext, promptTokens } from "./llama-lockstep.ts";
 import { SequencePool } from "./sequence-pool.ts";
 
@@ -109,18 +109,7 @@ export class LlamaEngine implements Engine {
     this.capacity = sequences.length;
     const backend = llama.gpu === false ? "cpu" : llama.gpu;
     this.description = `llama: ${basename(options.modelPath)}, ${this.capacity} sequences, ${backend}`;
-    if (options.ignoreEos) {
-      const bias = new TokenBias(model.tokenizer);
-      // llama.cpp's --ignore-eos is a -inf logit bias on every end-of-generation token (EOS and the chat
-      // template's end-of-turn, ChatML's <|im_end|>). node-llama-cpp's TokenBias.set() deliberately skips
-      // those tokens, so the bias goes into its map directly; only benchmarks and tests turn this on.
-      const biases = (bias as unknown as { _biases: Map<Token, number> })._biases;
-      const vocabulary = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
-      for (let token = 0; token < vocabulary; token++) {
-        if (model.isEogToken(token as Token)) biases.set(token as Token, Number.NEGATIVE_INFINITY);
-      }
-      this.tokenBias = bias;
-    }
+    if (options.ignoreEos) this.tokenBias = neverEndBias(model);
     if ((options.scheduler ?? "lockstep") === "lockstep") {
       this.lockstep = {
         model,
@@ -167,6 +156,7 @@ export class LlamaEngine implements Engine {
         batching: batching.options,
       });
       batching.context = context;
+      await checkLlamaInternals(context);
       // Resolving the wrapper reads the template and costs 100-500 ms: once per model, not per session.
       const chatWrapper = resolveChatWrapper(model);
       if (chatWrapper === null) throw new Error("no chat template the engine can use");
@@ -185,6 +175,7 @@ export class LlamaEngine implements Engine {
     } catch (error) {
       await model?.dispose().catch(() => {});
       await llama.dispose().catch(() => {});
+      if (error instanceof GatewayError && error.code === ErrorCode.LibraryIncompatible) throw error;
       throw loadError(path, (error as Error).message || String(error), error);
     }
   }
