@@ -29,6 +29,17 @@ export interface GenerateResult {
   cachedPromptTokens?: number;
 }
 
+/** How a request's prompt tokenizes, without generating anything. */
+export interface PromptTokenCount {
+  /** Prompt tokens as the engine would decode them (template, contents and BOS). */
+  tokens: number;
+  /**
+   * Of which control tokens (BOS, the chat template's turn markers). Only the template adds them: text in a
+   * message or a source never becomes one, so this count does not depend on what users type.
+   */
+  controlTokens: number;
+}
+
 export interface GenerateOptions {
   signal: AbortSignal;
   /** Receives each piece of text as soon as it is decoded. */
@@ -45,5 +56,7 @@ export interface Engine {
   /** How many generations may run at once. */
   readonly capacity: number;
   generate(request: GenerateRequest, options: GenerateOptions): Promise<GenerateResult>;
+  /** Renders and tokenizes the request's prompt as `generate` would, without generating. */
+  countTokens(request: GenerateRequest): Promise<PromptTokenCount>;
   close(): Promise<void>;
 }

@@ -14,7 +14,14 @@ import {
 } from "node-llama-cpp";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReason } from "./engine.ts";
+import type {
+  Engine,
+  GenerateOptions,
+  GenerateRequest,
+  GenerateResult,
+  PromptTokenCount,
+  StopReason,
+} from "./engine.ts";
 import { type BatchOrderStats, LlamaBatching } from "./llama-batching.ts";
 import { checkLlamaInternals, neverEndBias } from "./llama-internals.ts";
 import { generateLockstep, LockstepBarrier, type LockstepContext, promptTokens } from "./llama-lockstep.ts";
@@ -255,6 +262,12 @@ export class LlamaEngine implements Engine {
     } finally {
       session.dispose({ disposeSequence: false });
     }
+  }
+
+  async countTokens(request: GenerateRequest): Promise<PromptTokenCount> {
+    const tokens = promptTokens({ model: this.model, chatWrapper: this.chatWrapper }, request);
+    const controlTokens = tokens.filter((token) => this.model.getTokenAttributes(token).control).length;
+    return { tokens: tokens.length, controlTokens };
   }
 
   /** Stops taking work, lets running generations finish, then frees the model. */

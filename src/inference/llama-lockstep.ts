@@ -75,7 +75,10 @@ export interface LockstepContext {
 }
 
 /** The prompt's tokens as the chat template renders them, ready for the model to answer. */
-export function promptTokens(ctx: LockstepContext, request: GenerateRequest): Token[] {
+export function promptTokens(
+  ctx: Pick<LockstepContext, "model" | "chatWrapper">,
+  request: GenerateRequest,
+): Token[] {
   const history: ChatHistoryItem[] = [{ type: "system", text: request.system }];
   for (const turn of request.history) {
     history.push({ type: "user", text: turn.user }, { type: "model", response: [turn.assistant] });

@@ -5,7 +5,14 @@ import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReason } from "./engine.ts";
+import type {
+  Engine,
+  GenerateOptions,
+  GenerateRequest,
+  GenerateResult,
+  PromptTokenCount,
+  StopReason,
+} from "./engine.ts";
 
 /** Settings of the native batched engine; they come from `config.llm`. */
 export interface NativeBatchEngineOptions {
@@ -47,8 +54,14 @@ interface EngineLine {
   reason?: string;
   tokens?: number;
   prompt_tokens?: number;
+  control_tokens?: number;
   cached?: number;
   error?: string;
+}
+
+interface PendingCount {
+  resolve: (count: PromptTokenCount) => void;
+  reject: (error: Error) => void;
 }
 
 interface Pending {
@@ -63,6 +76,19 @@ const loadError = (what: string, reason: string, cause?: unknown) =>
     cause,
   });
 
+/** The messages batch-engine renders with the model's chat template. */
+function messagesOf(request: GenerateRequest): { role: string; content: string }[] {
+  const messages = [{ role: "system", content: request.system }];
+  for (const turn of request.history) {
+    messages.push({ role: "user", content: turn.user }, { role: "assistant", content: turn.assistant });
+  }
+  messages.push({ role: "user", content: request.prompt });
+  return messages;
+}
+
+const requestError = (error: string) =>
+  new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${error}`);
+
 const stopReasons: Record<string, StopReason> = { eos: "eos", max_tokens: "max_tokens", aborted: "aborted" };
 
 /**
@@ -76,6 +102,7 @@ export class NativeBatchEngine implements Engine {
   readonly description: string;
   readonly capacity: number;
   private readonly pending = new Map<string, Pending>();
+  private readonly counts = new Map<string, PendingCount>();
   private nextId = 0;
   private closing = false;
   private exited: Promise<void>;
@@ -102,8 +129,10 @@ export class NativeBatchEngine implements Engine {
         );
         this.logger.error({ code, signal }, "the native engine exited");
       }
-      for (const p of this.pending.values()) p.reject(this.failure ?? new Error("the native engine stopped"));
+      const stopped = this.failure ?? new Error("the native engine stopped");
+      for (const p of [...this.pending.values(), ...this.counts.values()]) p.reject(stopped);
       this.pending.clear();
+      this.counts.clear();
     });
   }
 
@@ -197,13 +226,8 @@ export class NativeBatchEngine implements Engine {
     if (this.closing)
       throw new GatewayError(ErrorCode.ModelUnavailable, "the native engine is shutting down");
     if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0 };
-    this.nextId += 1;
-    const id = `g${this.nextId}`;
-    const messages = [{ role: "system", content: request.system }];
-    for (const turn of request.history) {
-      messages.push({ role: "user", content: turn.user }, { role: "assistant", content: turn.assistant });
-    }
-    messages.push({ role: "user", content: request.prompt });
+    const id = this.newId();
+    const messages = messagesOf(request);
     const line = JSON.stringify({
       id,
       messages,
@@ -225,6 +249,23 @@ export class NativeBatchEngine implements Engine {
     }
   }
 
+  async countTokens(request: GenerateRequest): Promise<PromptTokenCount> {
+    if (this.failure) throw this.failure;
+    if (this.closing)
+      throw new GatewayError(ErrorCode.ModelUnavailable, "the native engine is shutting down");
+    const id = this.newId();
+    const counted = new Promise<PromptTokenCount>((resolve, reject) => {
+      this.counts.set(id, { resolve, reject });
+    });
+    this.child.stdin.write(`${JSON.stringify({ id, tokenize: true, messages: messagesOf(request) })}\n`);
+    return counted;
+  }
+
+  private newId(): string {
+    this.nextId += 1;
+    return `g${this.nextId}`;
+  }
+
   private onLine(line: string): void {
     if (!line.startsWith("{")) return;
     let message: EngineLine;
@@ -232,6 +273,13 @@ export class NativeBatchEngine implements Engine {
       message = JSON.parse(line) as EngineLine;
     } catch {
       this.logger.warn("the native engine wrote a line that is not JSON");
+      return;
+    }
+    const count = message.id === undefined ? undefined : this.counts.get(message.id);
+    if (count && message.id !== undefined) {
+      this.counts.delete(message.id);
+      if (message.error !== undefined) count.reject(requestError(message.error));
+      else count.resolve({ tokens: message.prompt_tokens ?? 0, controlTokens: message.control_tokens ?? 0 });
       return;
     }
     const pending = message.id === undefined ? undefined : this.pending.get(message.id);
@@ -253,7 +301,7 @@ export class NativeBatchEngine implements Engine {
       });
     } else if (message.error !== undefined) {
       this.pending.delete(message.id);
-      pending.reject(new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${message.error}`));
+      pending.reject(requestError(message.error));
     }
   }
 

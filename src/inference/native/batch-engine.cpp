@@ -7,8 +7,11 @@
 //   {"id":"a","messages":[{"role":"system","content":"..."},{"role":"user","content":"..."}],
 //    "max_tokens":128,"temperature":0.2,"seed":7,"ignore_eos":false}
 //   {"cancel":"a"}
+//   {"id":"t","tokenize":true,"messages":[...]}  counts the prompt's tokens without generating:
+//                                               {"id":"t","prompt_tokens":P,"control_tokens":C}
 // The messages are rendered with the model's own chat template (llama_chat_apply_template), so callers
-// never need the template. stdout, one JSON object per line:
+// never need the template; their contents are tokenized as plain text (prompt.hpp). stdout, one JSON
+// object per line:
 //   {"ready":true,"sequences":32,"ctx_per_seq":2048}               once, after the model is loaded
 //   {"id":"a","piece":"text"}                                       per token (complete UTF-8 only)
 //   {"id":"a","done":true,"reason":"eos|max_tokens|aborted","tokens":N,"prompt_tokens":P,"cached":C}
@@ -28,6 +31,7 @@
 #include "llama.h"
 #include "ggml-backend.h"
 
+#include "prompt.hpp"
 #include "protocol.hpp"
 #include "row-sampler.hpp"
 
@@ -98,18 +102,14 @@ struct Engine {
         double decode_ms = 0, sync_ms = 0, sample_ms = 0, step_ms = 0;
     } stats;
 
-    bool render(const Request & r, std::string & text) {
-        std::vector<llama_chat_message> chat;
-        size_t total = 0;
-        for (const auto & m : r.messages) { chat.push_back({m.first.c_str(), m.second.c_str()}); total += m.second.size(); }
-        std::vector<char> buf(2 * total + 1024);
-        int n = llama_chat_apply_template(tmpl.c_str(), chat.data(), chat.size(), true, buf.data(), buf.size());
-        if (n > static_cast<int>(buf.size())) {
-            buf.resize(n);
-            n = llama_chat_apply_template(tmpl.c_str(), chat.data(), chat.size(), true, buf.data(), buf.size());
-        }
-        if (n < 0) return false;
-        text.assign(buf.data(), n);
+    prompt::Tokenizer tokenizer;
+
+    // The request's prompt tokens (see prompt.hpp: contents never yield control tokens); false with `why`.
+    bool tokenize(const Request & r, std::vector<llama_token> & toks, std::string & why) {
+        std::vector<std::pair<std::string, bool>> pieces;
+        if (!prompt::render(tmpl, r.messages, pieces, why)) return false;
+        toks = tokenizer.tokenize(pieces);
+        if (toks.empty()) { why = "empty prompt"; return false; }
         return true;
     }
 
@@ -178,13 +178,9 @@ struct Engine {
 
     // Tokenizes a request and starts it on a free sequence, or answers it with an error.
     void admit(Request & r) {
-        std::string text;
-        if (!render(r, text)) { emit_error(r.id, "the model's chat template is not one llama.cpp knows"); return; }
-        std::vector<llama_token> toks(text.size() + 16);
-        int n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), true, true);
-        if (n < 0) { toks.resize(-n); n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), true, true); }
-        toks.resize(n > 0 ? n : 0);
-        if (toks.empty()) { emit_error(r.id, "empty prompt"); return; }
+        std::vector<llama_token> toks;
+        std::string why;
+        if (!tokenize(r, toks, why)) { emit_error(r.id, why); return; }
         if (static_cast<int>(toks.size()) >= opt.ctx_per_seq) {
             emit_error(r.id, "prompt of " + std::to_string(toks.size()) + " tokens does not fit the " +
                                  std::to_string(opt.ctx_per_seq) + "-token sequence");
@@ -230,6 +226,15 @@ struct Engine {
         Request r;
         std::string why;
         if (!parse_request(v, r, why)) { emit_error(r.id, why); return; }
+        if (v.contains("tokenize")) {
+            // The prompt's tokens, counted without generating (how many are control tokens shows whether
+            // any text became template structure).
+            std::vector<llama_token> toks;
+            if (!tokenize(r, toks, why)) { emit_error(r.id, why); return; }
+            out += "{\"id\":" + quote(r.id) + ",\"prompt_tokens\":" + std::to_string(toks.size()) +
+                   ",\"control_tokens\":" + std::to_string(tokenizer.count_control(toks)) + "}\n";
+            return;
+        }
         waiting.push_back(std::move(r));
     }
 
@@ -355,6 +360,7 @@ int main(int argc, char ** argv) {
     e.ctx = llama_init_from_model(e.model, cp);
     if (!e.ctx) { printf("{\"fatal\":\"cannot create a context of %u tokens\"}\n", cp.n_ctx); return 1; }
     e.vocab = llama_model_get_vocab(e.model);
+    e.tokenizer.init(e.vocab);
     const char * t = llama_model_chat_template(e.model, nullptr);
     e.tmpl = t ? t : "chatml";
     for (llama_token tok = 0; tok < llama_vocab_n_tokens(e.vocab); tok++)

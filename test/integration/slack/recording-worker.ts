@@ -24,6 +24,7 @@ export async function startRecordingWorker(config: Config, logger: Logger): Prom
         requests.push(request);
         return engine.generate(request, options);
       },
+      countTokens: (request) => engine.countTokens(request),
       close: () => engine.close(),
     }),
   });
