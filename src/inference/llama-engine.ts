@@ -1,13 +1,13 @@
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import {
-  type ChatHistoryItem,
   type ChatWrapper,
   getLlama,
   type Llama,
   LlamaChatSession,
   type LlamaContext,
   type LlamaContextSequence,
+  type LlamaGrammar,
   type LlamaModel,
   resolveChatWrapper,
   type TokenBias,
@@ -15,6 +15,7 @@ import {
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type {
+  ChatTurnsRequest,
   Engine,
   GenerateOptions,
   GenerateRequest,
@@ -23,8 +24,10 @@ import type {
   StopReason,
 } from "./engine.ts";
 import { type BatchOrderStats, LlamaBatching } from "./llama-batching.ts";
+import { LlamaGrammars } from "./llama-grammar.ts";
 import { checkLlamaInternals, neverEndBias } from "./llama-internals.ts";
-import { generateLockstep, LockstepBarrier, type LockstepContext, promptTokens } from "./llama-lockstep.ts";
+import { generateLockstep, LockstepBarrier, type LockstepContext } from "./llama-lockstep.ts";
+import { chatHistoryOf, promptTokens } from "./llama-prompt.ts";
 import { SequencePool } from "./sequence-pool.ts";
 
 /** Settings of the node-llama-cpp engine; the first six come from `config.llm`. */
@@ -60,9 +63,9 @@ export interface LlamaEngineOptions {
   batchGatherMs?: number;
   /**
    * How generations drive the context: "lockstep" (every decode step carries every running generation;
-   * see llama-lockstep.ts) or "session" (one LlamaChatSession per generation, each stepping on its own).
-   * A prompt that leaves no room for the answer in its sequence always takes the session path, which
-   * compresses the history to fit. @defaultValue "lockstep"
+   * see llama-lockstep.ts) or "session" (one LlamaChatSession per support answer, each stepping on its
+   * own, for comparison in benchmarks; message lists and raw prompts still step alone through
+   * llama-lockstep.ts). @defaultValue "lockstep"
    */
   scheduler?: "lockstep" | "session";
 }
@@ -71,15 +74,8 @@ export interface LlamaEngineOptions {
 function stopReasonOf(reason: string): StopReason {
   if (reason === "maxTokens") return "max_tokens";
   if (reason === "abort") return "aborted";
+  if (reason === "customStopTrigger") return "stop";
   return "eos";
-}
-
-function chatHistory(request: GenerateRequest): ChatHistoryItem[] {
-  const items: ChatHistoryItem[] = [{ type: "system", text: request.system }];
-  for (const turn of request.history) {
-    items.push({ type: "user", text: turn.user }, { type: "model", response: [turn.assistant] });
-  }
-  return items;
 }
 
 const loadError = (path: string, reason: string, cause?: unknown) =>
@@ -96,12 +92,14 @@ export class LlamaEngine implements Engine {
   private readonly tokenBias: TokenBias | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly lockstep: LockstepContext | undefined;
+  private readonly grammars: LlamaGrammars;
+  private readonly contextSize: number;
 
   private constructor(
     private readonly llama: Llama,
-    private readonly model: LlamaModel,
+    readonly model: LlamaModel,
     private readonly context: LlamaContext,
-    private readonly chatWrapper: ChatWrapper,
+    readonly chatWrapper: ChatWrapper,
     options: LlamaEngineOptions,
     private readonly logger: Logger,
     private readonly batching: LlamaBatching,
@@ -118,14 +116,10 @@ export class LlamaEngine implements Engine {
     this.description = `llama: ${basename(options.modelPath)}, ${this.capacity} sequences, ${backend}`;
     if (options.ignoreEos) this.tokenBias = neverEndBias(model);
     if ((options.scheduler ?? "lockstep") === "lockstep") {
-      this.lockstep = {
-        model,
-        chatWrapper,
-        barrier: new LockstepBarrier(),
-        tokenBias: this.tokenBias,
-        contextSize: options.contextSize,
-      };
+      this.lockstep = { model, barrier: new LockstepBarrier(), tokenBias: this.tokenBias };
     }
+    this.grammars = new LlamaGrammars(llama);
+    this.contextSize = context.contextSize;
   }
 
   /**
@@ -207,7 +201,19 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  private async run(request: GenerateRequest, { signal, onText }: GenerateOptions): Promise<GenerateResult> {
+  private async run(request: GenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
+    const { signal } = options;
+    // Refusals come before waiting for a sequence: they do not depend on one.
+    const prompt = promptTokens(this, request);
+    if (prompt.length >= this.contextSize) {
+      throw new GatewayError(
+        ErrorCode.ContextOverflow,
+        `the prompt is ${prompt.length} tokens; a sequence holds ${this.contextSize} (prompt and answer together)`,
+      );
+    }
+    const grammar = request.jsonSchema ? await this.grammars.get(request.jsonSchema) : undefined;
+    // The answer may not run past the sequence's end (no context shift; the native engine does the same).
+    const bounded = { ...request, maxTokens: Math.min(request.maxTokens, this.contextSize - prompt.length) };
     let sequence: LlamaContextSequence;
     try {
       sequence = await this.pool.acquire(signal);
@@ -216,14 +222,18 @@ export class LlamaEngine implements Engine {
       throw error;
     }
     try {
-      const lockstep = this.lockstep;
-      const prompt = lockstep ? promptTokens(lockstep, request) : undefined;
-      if (lockstep && prompt && prompt.length + request.maxTokens < lockstep.contextSize) {
-        return await generateLockstep(lockstep, sequence, prompt, request, { signal, onText });
+      if (!this.lockstep && "prompt" in bounded) {
+        return await this.generateInSession(sequence, bounded, prompt.length, options, grammar);
       }
-      return await this.generateInSession(sequence, request, { signal, onText });
+      // Without the lockstep scheduler, a generation steps alone through a barrier of its own.
+      const lockstep = this.lockstep ?? {
+        model: this.model,
+        barrier: new LockstepBarrier(),
+        tokenBias: this.tokenBias,
+      };
+      return await generateLockstep(lockstep, sequence, prompt, bounded, options, grammar);
     } catch (error) {
-      if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0 };
+      if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0, promptTokens: prompt.length };
       throw new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${(error as Error).message}`, {
         cause: error,
       });
@@ -232,11 +242,13 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  /** One LlamaChatSession on the sequence: node-llama-cpp's own loop, with context shifting. */
+  /** One LlamaChatSession on the sequence: node-llama-cpp's own loop. */
   private async generateInSession(
     sequence: LlamaContextSequence,
-    request: GenerateRequest,
+    request: ChatTurnsRequest,
+    promptLength: number,
     { signal, onText }: GenerateOptions,
+    grammar: LlamaGrammar | undefined,
   ): Promise<GenerateResult> {
     const session = new LlamaChatSession({
       contextSequence: sequence,
@@ -247,25 +259,33 @@ export class LlamaEngine implements Engine {
     // token that might begin a stop trigger, so it undercounts.
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
     try {
-      session.setChatHistory(chatHistory(request));
+      // Everything but the new message and the answer's opening (chatHistoryOf's last two items).
+      session.setChatHistory(chatHistoryOf(request).slice(0, -2));
       const result = await session.promptWithMeta(request.prompt, {
         maxTokens: request.maxTokens,
         temperature: request.temperature,
         seed: request.seed,
-        tokenBias: this.tokenBias,
+        ...(request.topP === undefined ? {} : { topP: request.topP }),
+        ...(request.stop?.length ? { customStopTriggers: request.stop } : {}),
+        ...(grammar ? { grammar } : { tokenBias: this.tokenBias }),
         onTextChunk: onText,
         signal,
         stopOnAbortSignal: true,
       });
       const tokens = sequence.tokenMeter.usedOutputTokens - outputBefore;
-      return { text: result.responseText, stopReason: stopReasonOf(result.stopReason), tokens };
+      return {
+        text: result.responseText,
+        stopReason: stopReasonOf(result.stopReason),
+        tokens,
+        promptTokens: promptLength,
+      };
     } finally {
       session.dispose({ disposeSequence: false });
     }
   }
 
   async countTokens(request: GenerateRequest): Promise<PromptTokenCount> {
-    const tokens = promptTokens({ model: this.model, chatWrapper: this.chatWrapper }, request);
+    const tokens = promptTokens(this, request);
     const controlTokens = tokens.filter((token) => this.model.getTokenAttributes(token).control).length;
     return { tokens: tokens.length, controlTokens };
   }

@@ -5,13 +5,16 @@ import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import type {
-  Engine,
-  GenerateOptions,
-  GenerateRequest,
-  GenerateResult,
-  PromptTokenCount,
-  StopReason,
+import {
+  type ChatMessage,
+  type Engine,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+  messagesOf,
+  type PromptTokenCount,
+  type RawPromptRequest,
+  type StopReason,
 } from "./engine.ts";
 
 /** Settings of the native batched engine; they come from `config.llm`. */
@@ -47,6 +50,7 @@ export interface NativeBatchEngineOptions {
 /** A line batch-engine writes to stdout (see src/inference/native/batch-engine.cpp). */
 interface EngineLine {
   ready?: boolean;
+  protocol?: number;
   fatal?: string;
   id?: string;
   piece?: string;
@@ -57,6 +61,8 @@ interface EngineLine {
   control_tokens?: number;
   cached?: number;
   error?: string;
+  /** Why a request was refused: context_overflow, bad_request (absent: a failure while generating). */
+  code?: string;
 }
 
 interface PendingCount {
@@ -71,25 +77,39 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** batch-engine's protocol version (kProtocolVersion in src/inference/native/protocol.hpp). */
+const PROTOCOL_VERSION = 2;
+
 const loadError = (what: string, reason: string, cause?: unknown) =>
   new GatewayError(ErrorCode.ModelLoadFailed, `cannot start the native engine (${what}): ${reason}`, {
     cause,
   });
 
-/** The messages batch-engine renders with the model's chat template. */
-function messagesOf(request: GenerateRequest): { role: string; content: string }[] {
-  const messages = [{ role: "system", content: request.system }];
-  for (const turn of request.history) {
-    messages.push({ role: "user", content: turn.user }, { role: "assistant", content: turn.assistant });
-  }
-  messages.push({ role: "user", content: request.prompt });
-  return messages;
+/** The prompt part of a request line: messages for the chat template, or a raw prompt. */
+function promptOf(request: GenerateRequest): { messages: ChatMessage[] } | { prompt: string } {
+  const messages = messagesOf(request);
+  return messages ? { messages } : { prompt: (request as RawPromptRequest).rawPrompt };
 }
 
-const requestError = (error: string) =>
-  new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${error}`);
+/** batch-engine's error codes (the `code` of an error line), mapped to ours. */
+const errorCodes: Record<string, ErrorCode> = {
+  context_overflow: ErrorCode.ContextOverflow,
+  bad_request: ErrorCode.BadRequest,
+};
 
-const stopReasons: Record<string, StopReason> = { eos: "eos", max_tokens: "max_tokens", aborted: "aborted" };
+const requestError = (error: string, code?: string) => {
+  const known = code === undefined ? undefined : errorCodes[code];
+  return known
+    ? new GatewayError(known, error)
+    : new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${error}`);
+};
+
+const stopReasons: Record<string, StopReason> = {
+  eos: "eos",
+  max_tokens: "max_tokens",
+  stop: "stop",
+  aborted: "aborted",
+};
 
 /**
  * An Engine backed by one batch-engine process: llama.cpp's own continuous-batching loop in native
@@ -208,6 +228,13 @@ export class NativeBatchEngine implements Engine {
       child.kill("SIGKILL");
       throw loadError(options.modelPath, `${ready.fatal}: ${stderrTail()}`);
     }
+    if (ready.protocol !== PROTOCOL_VERSION) {
+      child.kill("SIGKILL");
+      throw loadError(
+        options.binPath,
+        `it speaks protocol ${ready.protocol ?? 1}, this code needs ${PROTOCOL_VERSION}: it was built from older sources; rebuild it with \`bash src/inference/native/build.sh\``,
+      );
+    }
     const engine = new NativeBatchEngine(child, options, stderrTail, log);
     lines.on("line", (line) => engine.onLine(line));
     log.info(
@@ -227,13 +254,15 @@ export class NativeBatchEngine implements Engine {
       throw new GatewayError(ErrorCode.ModelUnavailable, "the native engine is shutting down");
     if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0 };
     const id = this.newId();
-    const messages = messagesOf(request);
     const line = JSON.stringify({
       id,
-      messages,
+      ...promptOf(request),
       max_tokens: request.maxTokens,
       temperature: request.temperature,
       ...(request.seed !== undefined ? { seed: request.seed >>> 0 } : {}),
+      ...(request.topP !== undefined ? { top_p: request.topP } : {}),
+      ...(request.stop?.length ? { stop: request.stop } : {}),
+      ...(request.jsonSchema ? { json_schema: request.jsonSchema } : {}),
       ignore_eos: this.ignoreEos,
     });
     const cancel = () => this.child.stdin.write(`${JSON.stringify({ cancel: id })}\n`);
@@ -257,7 +286,7 @@ export class NativeBatchEngine implements Engine {
     const counted = new Promise<PromptTokenCount>((resolve, reject) => {
       this.counts.set(id, { resolve, reject });
     });
-    this.child.stdin.write(`${JSON.stringify({ id, tokenize: true, messages: messagesOf(request) })}\n`);
+    this.child.stdin.write(`${JSON.stringify({ id, tokenize: true, ...promptOf(request) })}\n`);
     return counted;
   }
 
@@ -278,7 +307,7 @@ export class NativeBatchEngine implements Engine {
     const count = message.id === undefined ? undefined : this.counts.get(message.id);
     if (count && message.id !== undefined) {
       this.counts.delete(message.id);
-      if (message.error !== undefined) count.reject(requestError(message.error));
+      if (message.error !== undefined) count.reject(requestError(message.error, message.code));
       else count.resolve({ tokens: message.prompt_tokens ?? 0, controlTokens: message.control_tokens ?? 0 });
       return;
     }
@@ -301,7 +330,7 @@ export class NativeBatchEngine implements Engine {
       });
     } else if (message.error !== undefined) {
       this.pending.delete(message.id);
-      pending.reject(requestError(message.error));
+      pending.reject(requestError(message.error, message.code));
     }
   }
 

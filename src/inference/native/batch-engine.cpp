@@ -5,18 +5,22 @@
 //
 // stdin, one JSON object per line:
 //   {"id":"a","messages":[{"role":"system","content":"..."},{"role":"user","content":"..."}],
-//    "max_tokens":128,"temperature":0.2,"seed":7,"ignore_eos":false}
+//    "max_tokens":128,"temperature":0.2,"seed":7,"ignore_eos":false,
+//    "top_p":0.9,"stop":["\n\n"],"json_schema":{...}}          (the last three optional)
+//   {"id":"b","prompt":"raw text",...}            a raw prompt: no chat template, BOS then plain text
 //   {"cancel":"a"}
 //   {"id":"t","tokenize":true,"messages":[...]}  counts the prompt's tokens without generating:
 //                                               {"id":"t","prompt_tokens":P,"control_tokens":C}
 // The messages are rendered with the model's own chat template (llama_chat_apply_template), so callers
 // never need the template; their contents are tokenized as plain text (prompt.hpp). stdout, one JSON
 // object per line:
-//   {"ready":true,"sequences":32,"ctx_per_seq":2048}               once, after the model is loaded
+//   {"ready":true,"protocol":2,"sequences":32,"ctx_per_seq":2048}  once, after the model is loaded
 //   {"id":"a","piece":"text"}                                       per token (complete UTF-8 only)
-//   {"id":"a","done":true,"reason":"eos|max_tokens|aborted","tokens":N,"prompt_tokens":P,"cached":C}
+//   {"id":"a","done":true,"reason":"eos|max_tokens|stop|aborted","tokens":N,"prompt_tokens":P,"cached":C}
 //                                       (C of the P prompt tokens came from the prefix cache)
-//   {"id":"a","error":"..."}
+//   {"id":"a","error":"...","code":"context_overflow|bad_request|inference_failed"}
+// A json_schema becomes a grammar (llama.cpp's common/json-schema-to-grammar.cpp), applied with llama.cpp's
+// sampler chain to that row only; rows without a grammar or top_p keep the fused row sampler.
 // Each decode step carries one token per generating sequence plus chunks of waiting prompts, in ONE
 // llama_decode on ONE context whose n_seq_max equals the sequence count (continuous batching).
 // --kv-unified 1 puts all sequences in one KV buffer: every token's attention and mask then span every
@@ -31,6 +35,7 @@
 #include "llama.h"
 #include "ggml-backend.h"
 
+#include "json-schema-to-grammar.h"  // llama.cpp's common/: JSON Schema to GBNF
 #include "prompt.hpp"
 #include "protocol.hpp"
 #include "row-sampler.hpp"
@@ -48,6 +53,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -65,6 +71,13 @@ struct Slot {
     llama_token next = -1;    // sampled token not yet decoded
     int logits_at = -1;       // index of this slot's logits in the current batch
     rowsample::RowSampler sampler;
+    // llama.cpp's sampler chain, for the rows the fused row sampler cannot serve: a grammar (json_schema)
+    // or top_p < 1. Null otherwise.
+    llama_sampler * chain = nullptr;
+    bool grammar = false;
+    std::vector<llama_token_data> candidates;
+    std::vector<std::string> stop;
+    std::string held;         // answer text that may be the start of a stop string
     float * logits = nullptr;  // this step's logits row
     llama_token sampled = -1;
     bool ignore_eos = false;
@@ -106,6 +119,13 @@ struct Engine {
 
     // The request's prompt tokens (see prompt.hpp: contents never yield control tokens); false with `why`.
     bool tokenize(const Request & r, std::vector<llama_token> & toks, std::string & why) {
+        if (r.raw) {
+            // A raw prompt is plain text too: BOS, then its tokens, with no special-token parsing.
+            tokenizer.begin(toks);
+            tokenizer.text(r.raw_prompt, toks);
+            if (toks.empty()) { why = "empty prompt"; return false; }
+            return true;
+        }
         std::vector<std::pair<std::string, bool>> pieces;
         if (!prompt::render(tmpl, r.messages, pieces, why)) return false;
         toks = tokenizer.tokenize(pieces);
@@ -113,13 +133,82 @@ struct Engine {
         return true;
     }
 
+    // Passes `piece` through the slot's stop strings: appends what may be sent now to `send`; true once a
+    // stop string has come (the text from it on is dropped). Text that may begin a stop string is held
+    // until the next piece decides, so that nothing sent has to be taken back.
+    static bool filter_stop(Slot & s, const std::string & piece, std::string & send) {
+        if (s.stop.empty()) { send += piece; return false; }
+        s.held += piece;
+        size_t first = std::string::npos;
+        for (const auto & stop : s.stop) first = std::min(first, s.held.find(stop));
+        if (first != std::string::npos) { send.append(s.held, 0, first); s.held.clear(); return true; }
+        size_t keep = 0;
+        for (const auto & stop : s.stop)
+            for (size_t k = std::min(stop.size() - 1, s.held.size()); k > keep; k--)
+                if (s.held.compare(s.held.size() - k, k, stop, 0, k) == 0) { keep = k; break; }
+        send.append(s.held, 0, s.held.size() - keep);
+        s.held.erase(0, s.held.size() - keep);
+        return false;
+    }
+
+    void send_piece(const Slot & s, const std::string & piece) {
+        if (!piece.empty()) out += "{\"id\":" + quote(s.id) + ",\"piece\":" + quote(piece) + "}\n";
+    }
+
     void finish(Slot & s, const char * reason) {
-        std::string rest = take_utf8(s.pending, true);
-        if (!rest.empty()) out += "{\"id\":" + quote(s.id) + ",\"piece\":" + quote(rest) + "}\n";
+        std::string rest;
+        const bool stopped = filter_stop(s, take_utf8(s.pending, true), rest);
+        if (!stopped) rest += s.held;
+        send_piece(s, rest);
+        if (stopped) reason = "stop";
         out += "{\"id\":" + quote(s.id) + ",\"done\":true,\"reason\":\"" + reason + "\",\"tokens\":" +
                std::to_string(s.generated) + ",\"prompt_tokens\":" + std::to_string(s.prompt.size()) +
                ",\"cached\":" + std::to_string(s.cached_prompt) + "}\n";
         release(s);
+    }
+
+    // GBNF per JSON Schema: converting is cheap, but a schema repeats on every request of an action.
+    std::unordered_map<std::string, std::string> grammars;
+
+    // The sampler chain for a request that needs one (see Slot::chain); false with `why` for a bad schema.
+    bool make_chain(const Request & r, llama_sampler *& chain, std::string & why) {
+        chain = nullptr;
+        if (r.json_schema.empty() && r.top_p >= 1.0f) return true;
+        llama_sampler * grammar = nullptr;
+        if (!r.json_schema.empty()) {
+            auto it = grammars.find(r.json_schema);
+            if (it == grammars.end()) {
+                try {
+                    it = grammars.emplace(r.json_schema, json_schema_to_grammar(common_json::parse(r.json_schema))).first;
+                } catch (const std::exception & e) {
+                    why = std::string("json_schema: ") + e.what();
+                    return false;
+                }
+            }
+            grammar = llama_sampler_init_grammar(vocab, it->second.c_str(), "root");
+            if (!grammar) { why = "json_schema: its grammar did not parse"; return false; }
+        }
+        chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+        if (grammar) llama_sampler_chain_add(chain, grammar);
+        if (r.temperature <= 0.0f) {
+            llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+        } else {
+            if (r.top_p < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(r.top_p, 1));
+            llama_sampler_chain_add(chain, llama_sampler_init_temp(r.temperature));
+            llama_sampler_chain_add(chain, llama_sampler_init_dist(static_cast<uint32_t>(r.seed)));
+        }
+        return true;
+    }
+
+    // One draw through the slot's chain (the grammar masks, then top-p, temperature and the seeded draw).
+    static llama_token sample_chain(Slot & s, int n_vocab) {
+        s.candidates.resize(n_vocab);
+        for (llama_token t = 0; t < n_vocab; t++) s.candidates[t] = {t, s.logits[t], 0.0f};
+        llama_token_data_array cur = {s.candidates.data(), static_cast<size_t>(n_vocab), -1, false};
+        llama_sampler_apply(s.chain, &cur);
+        const llama_token t = cur.data[cur.selected].id;
+        llama_sampler_accept(s.chain, t);
+        return t;
     }
 
     llama_seq_id seq_of(const Slot & s) const { return static_cast<llama_seq_id>(&s - slots.data()); }
@@ -129,6 +218,7 @@ struct Engine {
         std::vector<llama_token> cached;
         if (opt.prefix_cache && !forget) cached.swap(s.cached);
         else llama_memory_seq_rm(llama_get_memory(ctx), seq_of(s), -1, -1);
+        if (s.chain) llama_sampler_free(s.chain);
         s = Slot();
         s.cached.swap(cached);
     }
@@ -180,15 +270,21 @@ struct Engine {
     void admit(Request & r) {
         std::vector<llama_token> toks;
         std::string why;
-        if (!tokenize(r, toks, why)) { emit_error(r.id, why); return; }
+        if (!tokenize(r, toks, why)) { emit_error(r.id, why, "bad_request"); return; }
         if (static_cast<int>(toks.size()) >= opt.ctx_per_seq) {
-            emit_error(r.id, "prompt of " + std::to_string(toks.size()) + " tokens does not fit the " +
-                                 std::to_string(opt.ctx_per_seq) + "-token sequence");
+            emit_error(r.id, "the prompt is " + std::to_string(toks.size()) + " tokens; a sequence holds " +
+                                 std::to_string(opt.ctx_per_seq) + " (prompt and answer together)", "context_overflow");
             return;
         }
+        llama_sampler * chain = nullptr;
+        if (!make_chain(r, chain, why)) { emit_error(r.id, why, "bad_request"); return; }
         size_t reuse = 0;
         Slot * slot = place(toks, reuse);
-        if (!slot) { emit_error(r.id, "no free sequence"); return; }  // callers never send more than --sequences
+        if (!slot) {  // never: requests wait in `waiting` until a sequence is free
+            if (chain) llama_sampler_free(chain);
+            emit_error(r.id, "no free sequence");
+            return;
+        }
         Slot & s = *slot;
         s.busy = true;
         s.id = r.id;
@@ -199,7 +295,11 @@ struct Engine {
         stats.reused += static_cast<long>(reuse);
         // The answer may not run past the sequence's share of the context.
         s.max_tokens = std::min(r.max_tokens, opt.ctx_per_seq - static_cast<int>(s.prompt.size()));
-        s.ignore_eos = r.ignore_eos;
+        s.chain = chain;
+        s.grammar = !r.json_schema.empty();
+        // A grammar decides where the answer ends: masking the end would leave a complete one no token.
+        s.ignore_eos = r.ignore_eos && !s.grammar;
+        s.stop = r.stop;
         s.sampler.reset(r.temperature, r.seed);
     }
 
@@ -211,7 +311,7 @@ struct Engine {
 
     void handle(const std::string & line) {
         const json v = json::parse(line, nullptr, /*allow_exceptions=*/false);
-        if (!v.is_object()) { emit_error("", "not a JSON object"); return; }
+        if (!v.is_object()) { emit_error("", "not a JSON object", "bad_request"); return; }
         if (const auto c = v.find("cancel"); c != v.end()) {
             const std::string id = c->is_string() ? c->get<std::string>() : c->dump();
             for (auto it = waiting.begin(); it != waiting.end(); ++it)
@@ -225,12 +325,12 @@ struct Engine {
         }
         Request r;
         std::string why;
-        if (!parse_request(v, r, why)) { emit_error(r.id, why); return; }
+        if (!parse_request(v, r, why)) { emit_error(r.id, why, "bad_request"); return; }
         if (v.contains("tokenize")) {
             // The prompt's tokens, counted without generating (how many are control tokens shows whether
             // any text became template structure).
             std::vector<llama_token> toks;
-            if (!tokenize(r, toks, why)) { emit_error(r.id, why); return; }
+            if (!tokenize(r, toks, why)) { emit_error(r.id, why, "bad_request"); return; }
             out += "{\"id\":" + quote(r.id) + ",\"prompt_tokens\":" + std::to_string(toks.size()) +
                    ",\"control_tokens\":" + std::to_string(tokenizer.count_control(toks)) + "}\n";
             return;
@@ -244,9 +344,12 @@ struct Engine {
     void sample_all() {
         using clock = std::chrono::steady_clock;
         const auto t0 = clock::now();
-        std::vector<Slot *> ready;
+        std::vector<Slot *> ready, chained;
         for (auto & s : slots)
-            if (s.busy && s.logits_at >= 0) { s.logits = llama_get_logits_ith(ctx, s.logits_at); ready.push_back(&s); }
+            if (s.busy && s.logits_at >= 0) {
+                s.logits = llama_get_logits_ith(ctx, s.logits_at);
+                (s.chain ? chained : ready).push_back(&s);
+            }
         stats.sync_ms += std::chrono::duration<double, std::milli>(clock::now() - t0).count();
         const int n_vocab = llama_vocab_n_tokens(vocab);
         auto sample = [this, n_vocab](Slot & s) {
@@ -261,6 +364,11 @@ struct Engine {
         const int n_threads = std::max(1, std::min(opt.threads, (n + rows_per_thread - 1) / rows_per_thread));
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
         for (int i = 0; i < n; i++) sample(*ready[i]);
+        // Rows with a grammar or top-p go through llama.cpp's samplers, one after another on this thread.
+        for (Slot * s : chained) {
+            if (s->ignore_eos) for (llama_token t : eog_tokens) s->logits[t] = -INFINITY;
+            s->sampled = sample_chain(*s, n_vocab);
+        }
     }
 
     // One step: decode what is ready, sample every sequence whose logits came out. False when idle.
@@ -323,9 +431,11 @@ struct Engine {
             char buf[256];
             const int n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, false);
             if (n > 0) s.pending.append(buf, n);
-            const std::string piece = take_utf8(s.pending, false);
-            if (!piece.empty()) out += "{\"id\":" + quote(s.id) + ",\"piece\":" + quote(piece) + "}\n";
-            if (s.generated >= s.max_tokens) finish(s, "max_tokens");
+            std::string send;
+            const bool stopped = filter_stop(s, take_utf8(s.pending, false), send);
+            send_piece(s, send);
+            if (stopped) finish(s, "stop");
+            else if (s.generated >= s.max_tokens) finish(s, "max_tokens");
             else s.next = t;
         }
         return true;
@@ -382,7 +492,7 @@ int main(int argc, char ** argv) {
         inbox.closed = true;
         inbox.cv.notify_one();
     });
-    printf("{\"ready\":true,\"sequences\":%d,\"ctx_per_seq\":%d}\n", o.sequences, o.ctx_per_seq);
+    printf("{\"ready\":true,\"protocol\":%d,\"sequences\":%d,\"ctx_per_seq\":%d}\n", kProtocolVersion, o.sequences, o.ctx_per_seq);
     fflush(stdout);
 
     // BATCH_ENGINE_STATS=file: one JSON line of timings per busy period (benchmarks read it).

@@ -29,19 +29,28 @@ struct Options {
     bool prefix_cache = true;
 };
 
+// What the ready line says, so that a caller can tell a binary built from older sources.
+constexpr int kProtocolVersion = 2;
+
 struct Request {
     std::string id;
-    std::vector<std::pair<std::string, std::string>> messages;
+    std::vector<std::pair<std::string, std::string>> messages;  // rendered with the chat template, or
+    std::string raw_prompt;                                     // text continued as it is (no template)
+    bool raw = false;
     int max_tokens = 256;
     float temperature = 0.0f;
+    float top_p = 1.0f;
     uint64_t seed = 0;
     bool ignore_eos = false;
+    std::vector<std::string> stop;  // the answer ends before the first of these
+    std::string json_schema;        // a JSON Schema (serialized); empty: no grammar
 };
 
 inline std::string out;  // one write per step
 
-inline void emit_error(const std::string & id, const std::string & msg) {
-    out += "{\"id\":" + quote(id) + ",\"error\":" + quote(msg) + "}\n";
+// An error line; `code` tells a refusal of the request (context_overflow, bad_request) from a failure.
+inline void emit_error(const std::string & id, const std::string & msg, const char * code = "inference_failed") {
+    out += "{\"id\":" + quote(id) + ",\"error\":" + quote(msg) + ",\"code\":\"" + code + "\"}\n";
 }
 
 inline void flush_out() {
@@ -89,13 +98,35 @@ inline bool field(const json & v, const char * key, T & out, std::string & why) 
 inline bool parse_request(const json & v, Request & r, std::string & why) {
     if (const auto id = v.find("id"); id != v.end()) r.id = id->is_string() ? id->get<std::string>() : id->dump();
     const auto msgs = v.find("messages");
-    if (msgs == v.end() || !msgs->is_array() || msgs->empty()) { why = "messages must be a non-empty array"; return false; }
-    for (const auto & m : *msgs) {
-        if (!m.is_object()) { why = "each message must be an object"; return false; }
-        std::string role, content;
-        if (!field(m, "role", role, why) || !field(m, "content", content, why)) return false;
-        r.messages.emplace_back(std::move(role), std::move(content));
+    const auto raw = v.find("prompt");
+    if (raw != v.end()) {
+        if (!raw->is_string() || msgs != v.end()) { why = "prompt must be a string, and comes without messages"; return false; }
+        r.raw = true;
+        r.raw_prompt = raw->get<std::string>();
+    } else {
+        if (msgs == v.end() || !msgs->is_array() || msgs->empty()) { why = "messages must be a non-empty array"; return false; }
+        for (const auto & m : *msgs) {
+            if (!m.is_object()) { why = "each message must be an object"; return false; }
+            std::string role, content;
+            if (!field(m, "role", role, why) || !field(m, "content", content, why)) return false;
+            r.messages.emplace_back(std::move(role), std::move(content));
+        }
     }
+    if (const auto stop = v.find("stop"); stop != v.end() && !stop->is_null()) {
+        if (!stop->is_array()) { why = "stop must be an array of strings"; return false; }
+        for (const auto & s : *stop) {
+            if (!s.is_string()) { why = "stop must be an array of strings"; return false; }
+            if (!s.get<std::string>().empty()) r.stop.push_back(s.get<std::string>());
+        }
+    }
+    if (const auto schema = v.find("json_schema"); schema != v.end() && !schema->is_null()) {
+        if (!schema->is_object()) { why = "json_schema must be an object"; return false; }
+        r.json_schema = schema->dump();
+    }
+    double top_p = 1;
+    if (!field(v, "top_p", top_p, why)) return false;
+    if (!(top_p > 0 && top_p <= 1)) { why = "top_p must be in (0, 1]"; return false; }
+    r.top_p = static_cast<float>(top_p);
     double max_tokens = 256, temperature = 0;
     if (!field(v, "max_tokens", max_tokens, why) || !field(v, "temperature", temperature, why) ||
         !field(v, "ignore_eos", r.ignore_eos, why)) return false;
