@@ -20,6 +20,17 @@ export interface WorkerRuntime {
 /** Loads the configured engine; node-llama-cpp is imported only in processes that run a model. */
 async function loadEngine(config: Config, logger: Logger): Promise<Engine | undefined> {
   const { llm } = config;
+  if (llm.engine === "fake") {
+    // No model: deterministic filler at a fixed pace, for load tests of the service itself.
+    const { FakeEngine } = await import("../inference/fake-engine.ts");
+    return new FakeEngine({
+      capacity: llm.sequences,
+      contextSize: llm.contextSize,
+      tokenMs: llm.fakeTokenMs,
+      firstTokenMs: llm.fakeFirstTokenMs,
+      ignoreEos: llm.ignoreEos,
+    });
+  }
   if (!llm.modelPath) return undefined;
   if (llm.engine === "native") {
     const { NativeBatchEngine } = await import("../inference/native-batch-engine.ts");
@@ -76,7 +87,10 @@ export async function startWorkerRuntime(
   const status: WorkerStatus = {
     id: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     state: "loading",
-    engine: config.llm.modelPath ? `llama: ${config.llm.modelPath}` : "retrieval-only (no MODEL_PATH)",
+    engine:
+      config.llm.engine === "fake" || config.llm.modelPath
+        ? `${config.llm.engine}: ${config.llm.modelPath ?? "no model"}`
+        : "retrieval-only (no MODEL_PATH)",
     capacity: 0,
     at: Date.now(),
   };

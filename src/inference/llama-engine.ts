@@ -78,6 +78,9 @@ function stopReasonOf(reason: string): StopReason {
   return "eos";
 }
 
+const closedError = () =>
+  new GatewayError(ErrorCode.ModelUnavailable, "the engine is closed; restart the worker to load the model");
+
 const loadError = (path: string, reason: string, cause?: unknown) =>
   new GatewayError(ErrorCode.ModelLoadFailed, `cannot load model ${path}: ${reason}`, { cause });
 
@@ -94,6 +97,7 @@ export class LlamaEngine implements Engine {
   private readonly lockstep: LockstepContext | undefined;
   private readonly grammars: LlamaGrammars;
   private readonly contextSize: number;
+  private closed = false;
 
   private constructor(
     private readonly llama: Llama,
@@ -203,6 +207,7 @@ export class LlamaEngine implements Engine {
 
   private async run(request: GenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
     const { signal } = options;
+    if (this.closed) throw closedError();
     // Refusals come before waiting for a sequence: they do not depend on one.
     const prompt = promptTokens(this, request);
     if (prompt.length >= this.contextSize) {
@@ -285,6 +290,7 @@ export class LlamaEngine implements Engine {
   }
 
   async countTokens(request: GenerateRequest): Promise<PromptTokenCount> {
+    if (this.closed) throw closedError();
     const tokens = promptTokens(this, request);
     const controlTokens = tokens.filter((token) => this.model.getTokenAttributes(token).control).length;
     return { tokens: tokens.length, controlTokens };
@@ -292,6 +298,8 @@ export class LlamaEngine implements Engine {
 
   /** Stops taking work, lets running generations finish, then frees the model. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.pool.close();
     await Promise.allSettled([...this.inFlight]);
     await this.context.dispose();

@@ -25,12 +25,16 @@ case "$MODE" in
     OUTBIN=${NATIVE_OUT:-$ROOT/.cache/native/batch-engine}
     FLAGS=(-DGGML_CUDA=OFF)
     TARGETS=(llama ggml-cpu)
+    # Linked directly (not only through libggml), so that the executable's own rpath finds it even when
+    # LLAMA_BUILD was moved or copied since it was built (libggml's runpath names the original folder).
+    EXTRA_LIBS=(-Wl,--no-as-needed -lggml-cpu -Wl,--as-needed)
     ;;
   cuda)
     BUILD=${LLAMA_BUILD:-$ROOT/.cache/llama-build-cuda}
     OUTBIN=${NATIVE_OUT:-$BUILD/bin/batch-engine}
     FLAGS=(-DGGML_CUDA=ON -DGGML_BACKEND_DL=ON -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}")
     TARGETS=(llama ggml-cpu ggml-cuda)
+    EXTRA_LIBS=()  # the backends are modules loaded at run time (GGML_BACKEND_DL)
     ;;
   *) echo "usage: build.sh [cpu|cuda]" >&2; exit 2 ;;
 esac
@@ -67,5 +71,5 @@ done
 for pid in "${PIDS[@]}"; do wait "$pid"; done
 g++ -std=c++17 -O3 -march="${NATIVE_MARCH:-native}" -Wall -Wextra "${INCLUDES[@]}" \
   "$ROOT/src/inference/native/batch-engine.cpp" "${OBJS[@]}" -o "$OUTBIN" \
-  -fopenmp -L "$LIBDIR" -lllama -lggml -lggml-base -pthread -Wl,--gc-sections -Wl,-rpath,"$LIBDIR"
+  -fopenmp -L "$LIBDIR" -lllama -lggml -lggml-base "${EXTRA_LIBS[@]}" -pthread -Wl,--gc-sections -Wl,-rpath,"$LIBDIR"
 echo "$OUTBIN"

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode } from "../../../src/errors.ts";
-import { patternToGbnf } from "../../../src/inference/llama-grammar.ts";
+import { patternToGbnf, samplePattern } from "../../../src/inference/json-pattern.ts";
 
-describe("patternToGbnf", () => {
+describe("JSON Schema patterns", () => {
   it("translates classes, escapes, groups, alternation and counted repetition", () => {
     assert.equal(patternToGbnf("^[A-Z]{2}-[0-9]{4}$"), "[A-Z]{2} [\\u002d] [0-9]{4}");
     assert.equal(patternToGbnf("^\\d+(?:\\.\\d{1,2})?$"), "[0-9]+ ([\\u002e] [0-9]{1,2})?");
@@ -24,6 +24,27 @@ describe("patternToGbnf", () => {
         (error: { code?: string }) => error.code === ErrorCode.BadRequest,
         pattern,
       );
+    }
+  });
+
+  it("samples strings the pattern matches (the FakeEngine's values)", () => {
+    let x = 7;
+    const random = () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648;
+    };
+    for (const pattern of [
+      "^[A-Z]{2}-[0-9]{4}$",
+      "^\\d+(?:\\.\\d{1,2})?$",
+      "^(yes|no)$",
+      "^[^0-9]{3,}$",
+      "^\\w+@\\w+\\.com$",
+    ]) {
+      const regex = new RegExp(pattern);
+      for (let i = 0; i < 100; i++) {
+        const value = samplePattern(pattern, random);
+        assert.match(value, regex, pattern);
+      }
     }
   });
 });
