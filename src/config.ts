@@ -50,7 +50,7 @@ const envSchema = z.object({
   MAX_ANSWER_TOKENS: int(1, 32_768).default(512),
   LLM_IGNORE_EOS: bool.default(false),
   ANSWER_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
-  ENGINE: z.enum(["llama", "native", "fake"]).default("llama"),
+  ENGINE: z.enum(["auto", "llama", "native", "fake"]).default("auto"),
   NATIVE_ENGINE_BIN: optionalString,
   NATIVE_KV_UNIFIED: bool.default(false),
   NATIVE_PREFIX_CACHE: bool.default(true),

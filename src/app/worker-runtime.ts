@@ -7,6 +7,7 @@ import { publishWorkerStatus, removeWorkerStatus, type WorkerStatus } from "../a
 import type { Config } from "../config.ts";
 import { contextStoreFor } from "../conversation/context-store.ts";
 import type { Engine } from "../inference/engine.ts";
+import { chooseEngine, resolveNativeBin } from "../inference/engine-choice.ts";
 import type { Logger } from "../logger.ts";
 import { Keyspace } from "../redis/keyspace.ts";
 import { createRedis } from "../redis/redis-client.ts";
@@ -32,11 +33,18 @@ async function loadEngine(config: Config, logger: Logger): Promise<Engine | unde
     });
   }
   if (!llm.modelPath) return undefined;
-  if (llm.engine === "native") {
+  const nativeBin = await resolveNativeBin(llm.nativeEngineBin);
+  let engine = llm.engine;
+  if (engine === "auto") {
+    const choice = await chooseEngine({ gpu: llm.gpu, nativeBin });
+    logger.info({ engine: choice.engine, reason: choice.reason }, `ENGINE=auto chose ${choice.engine}`);
+    engine = choice.engine;
+  }
+  if (engine === "native") {
     const { NativeBatchEngine } = await import("../inference/native-batch-engine.ts");
     return NativeBatchEngine.load(
       {
-        binPath: llm.nativeEngineBin ?? ".cache/native/batch-engine",
+        binPath: nativeBin,
         modelPath: llm.modelPath,
         gpu: llm.gpu,
         threads: llm.threads,
