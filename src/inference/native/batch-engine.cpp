@@ -35,7 +35,7 @@
 #include "llama.h"
 #include "ggml-backend.h"
 
-#include "json-schema-to-grammar.h"  // llama.cpp's common/: JSON Schema to GBNF
+#include "constrain.hpp"
 #include "prompt.hpp"
 #include "protocol.hpp"
 #include "row-sampler.hpp"
@@ -53,7 +53,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -116,6 +115,7 @@ struct Engine {
     } stats;
 
     prompt::Tokenizer tokenizer;
+    constrain::Chains chains;
 
     // The request's prompt tokens (see prompt.hpp: contents never yield control tokens); false with `why`.
     bool tokenize(const Request & r, std::vector<llama_token> & toks, std::string & why) {
@@ -133,31 +133,13 @@ struct Engine {
         return true;
     }
 
-    // Passes `piece` through the slot's stop strings: appends what may be sent now to `send`; true once a
-    // stop string has come (the text from it on is dropped). Text that may begin a stop string is held
-    // until the next piece decides, so that nothing sent has to be taken back.
-    static bool filter_stop(Slot & s, const std::string & piece, std::string & send) {
-        if (s.stop.empty()) { send += piece; return false; }
-        s.held += piece;
-        size_t first = std::string::npos;
-        for (const auto & stop : s.stop) first = std::min(first, s.held.find(stop));
-        if (first != std::string::npos) { send.append(s.held, 0, first); s.held.clear(); return true; }
-        size_t keep = 0;
-        for (const auto & stop : s.stop)
-            for (size_t k = std::min(stop.size() - 1, s.held.size()); k > keep; k--)
-                if (s.held.compare(s.held.size() - k, k, stop, 0, k) == 0) { keep = k; break; }
-        send.append(s.held, 0, s.held.size() - keep);
-        s.held.erase(0, s.held.size() - keep);
-        return false;
-    }
-
     void send_piece(const Slot & s, const std::string & piece) {
         if (!piece.empty()) out += "{\"id\":" + quote(s.id) + ",\"piece\":" + quote(piece) + "}\n";
     }
 
     void finish(Slot & s, const char * reason) {
         std::string rest;
-        const bool stopped = filter_stop(s, take_utf8(s.pending, true), rest);
+        const bool stopped = constrain::filter_stop(s.stop, s.held, take_utf8(s.pending, true), rest);
         if (!stopped) rest += s.held;
         send_piece(s, rest);
         if (stopped) reason = "stop";
@@ -167,49 +149,6 @@ struct Engine {
         release(s);
     }
 
-    // GBNF per JSON Schema: converting is cheap, but a schema repeats on every request of an action.
-    std::unordered_map<std::string, std::string> grammars;
-
-    // The sampler chain for a request that needs one (see Slot::chain); false with `why` for a bad schema.
-    bool make_chain(const Request & r, llama_sampler *& chain, std::string & why) {
-        chain = nullptr;
-        if (r.json_schema.empty() && r.top_p >= 1.0f) return true;
-        llama_sampler * grammar = nullptr;
-        if (!r.json_schema.empty()) {
-            auto it = grammars.find(r.json_schema);
-            if (it == grammars.end()) {
-                try {
-                    it = grammars.emplace(r.json_schema, json_schema_to_grammar(common_json::parse(r.json_schema))).first;
-                } catch (const std::exception & e) {
-                    why = std::string("json_schema: ") + e.what();
-                    return false;
-                }
-            }
-            grammar = llama_sampler_init_grammar(vocab, it->second.c_str(), "root");
-            if (!grammar) { why = "json_schema: its grammar did not parse"; return false; }
-        }
-        chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
-        if (grammar) llama_sampler_chain_add(chain, grammar);
-        if (r.temperature <= 0.0f) {
-            llama_sampler_chain_add(chain, llama_sampler_init_greedy());
-        } else {
-            if (r.top_p < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(r.top_p, 1));
-            llama_sampler_chain_add(chain, llama_sampler_init_temp(r.temperature));
-            llama_sampler_chain_add(chain, llama_sampler_init_dist(static_cast<uint32_t>(r.seed)));
-        }
-        return true;
-    }
-
-    // One draw through the slot's chain (the grammar masks, then top-p, temperature and the seeded draw).
-    static llama_token sample_chain(Slot & s, int n_vocab) {
-        s.candidates.resize(n_vocab);
-        for (llama_token t = 0; t < n_vocab; t++) s.candidates[t] = {t, s.logits[t], 0.0f};
-        llama_token_data_array cur = {s.candidates.data(), static_cast<size_t>(n_vocab), -1, false};
-        llama_sampler_apply(s.chain, &cur);
-        const llama_token t = cur.data[cur.selected].id;
-        llama_sampler_accept(s.chain, t);
-        return t;
-    }
 
     llama_seq_id seq_of(const Slot & s) const { return static_cast<llama_seq_id>(&s - slots.data()); }
 
@@ -277,7 +216,7 @@ struct Engine {
             return;
         }
         llama_sampler * chain = nullptr;
-        if (!make_chain(r, chain, why)) { emit_error(r.id, why, "bad_request"); return; }
+        if (!chains.make(r, chain, why)) { emit_error(r.id, why, "bad_request"); return; }
         size_t reuse = 0;
         Slot * slot = place(toks, reuse);
         if (!slot) {  // never: requests wait in `waiting` until a sequence is free
@@ -367,7 +306,7 @@ struct Engine {
         // Rows with a grammar or top-p go through llama.cpp's samplers, one after another on this thread.
         for (Slot * s : chained) {
             if (s->ignore_eos) for (llama_token t : eog_tokens) s->logits[t] = -INFINITY;
-            s->sampled = sample_chain(*s, n_vocab);
+            s->sampled = constrain::sample(s->chain, s->logits, n_vocab, s->candidates);
         }
     }
 
@@ -432,7 +371,7 @@ struct Engine {
             const int n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, false);
             if (n > 0) s.pending.append(buf, n);
             std::string send;
-            const bool stopped = filter_stop(s, take_utf8(s.pending, false), send);
+            const bool stopped = constrain::filter_stop(s.stop, s.held, take_utf8(s.pending, false), send);
             send_piece(s, send);
             if (stopped) finish(s, "stop");
             else if (s.generated >= s.max_tokens) finish(s, "max_tokens");
@@ -471,6 +410,7 @@ int main(int argc, char ** argv) {
     if (!e.ctx) { printf("{\"fatal\":\"cannot create a context of %u tokens\"}\n", cp.n_ctx); return 1; }
     e.vocab = llama_model_get_vocab(e.model);
     e.tokenizer.init(e.vocab);
+    e.chains.vocab = e.vocab;
     const char * t = llama_model_chat_template(e.model, nullptr);
     e.tmpl = t ? t : "chatml";
     for (llama_token tok = 0; tok < llama_vocab_n_tokens(e.vocab); tok++)
