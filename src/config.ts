@@ -50,10 +50,12 @@ const envSchema = z.object({
   MAX_ANSWER_TOKENS: int(1, 32_768).default(512),
   LLM_IGNORE_EOS: bool.default(false),
   ANSWER_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
-  ENGINE: z.enum(["llama", "native"]).default("llama"),
+  ENGINE: z.enum(["auto", "llama", "native", "fake"]).default("auto"),
   NATIVE_ENGINE_BIN: optionalString,
   NATIVE_KV_UNIFIED: bool.default(false),
   NATIVE_PREFIX_CACHE: bool.default(true),
+  FAKE_ENGINE_TOKEN_MS: int(0, 60_000).default(10),
+  FAKE_ENGINE_FIRST_TOKEN_MS: int(0, 600_000).default(50),
 
   HISTORY_TURNS: int(0, 50).default(3),
   CONTEXT_TTL_SECONDS: int(60, 31_536_000).default(7 * 24 * 3600),
@@ -206,6 +208,9 @@ function shape(e: Parsed) {
       nativeKvUnified: e.NATIVE_KV_UNIFIED,
       /** Finished sequences keep their KV cells for the next prompt with the same prefix (ENGINE=native). */
       nativePrefixCache: e.NATIVE_PREFIX_CACHE,
+      /** ENGINE=fake (load tests of the service itself): the pace of its deterministic filler. */
+      fakeTokenMs: e.FAKE_ENGINE_TOKEN_MS,
+      fakeFirstTokenMs: e.FAKE_ENGINE_FIRST_TOKEN_MS,
     },
     conversation: {
       historyTurns: e.HISTORY_TURNS,

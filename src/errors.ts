@@ -26,6 +26,10 @@ export enum ErrorCode {
   ModelUnavailable = "model_unavailable",
   ModelLoadFailed = "model_load_failed",
   InferenceFailed = "inference_failed",
+  /** The prompt alone fills the context of one sequence: nothing is generated. */
+  ContextOverflow = "context_overflow",
+  /** An installed library lacks what the code relies on (a version other than the pinned one). */
+  LibraryIncompatible = "library_incompatible",
   RedisUnavailable = "redis_unavailable",
   KnowledgeInvalid = "knowledge_invalid",
   DeliveryFailed = "delivery_failed",
@@ -36,6 +40,7 @@ export enum ErrorCode {
 
 const statusByCode: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.BadRequest]: 400,
+  [ErrorCode.ContextOverflow]: 400,
   [ErrorCode.MalformedJson]: 400,
   [ErrorCode.EmptyText]: 400,
   [ErrorCode.TextTooLong]: 413,

@@ -8,6 +8,7 @@ import { publishWorkerStatus, removeWorkerStatus, type WorkerStatus } from "../a
 import type { Config } from "../config.ts";
 import { contextStoreFor } from "../conversation/context-store.ts";
 import type { Engine } from "../inference/engine.ts";
+import { chooseEngine, resolveNativeBin } from "../inference/engine-choice.ts";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { Logger } from "../logger.ts";
 import { Keyspace } from "../redis/keyspace.ts";
@@ -24,12 +25,30 @@ export interface WorkerRuntime {
 /** Loads the configured engine; node-llama-cpp is imported only in processes that run a model. */
 async function loadEngine(config: Config, logger: Logger): Promise<Engine | undefined> {
   const { llm } = config;
+  if (llm.engine === "fake") {
+    // No model: deterministic filler at a fixed pace, for load tests of the service itself.
+    const { FakeEngine } = await import("../inference/fake-engine.ts");
+    return new FakeEngine({
+      capacity: llm.sequences,
+      contextSize: llm.contextSize,
+      tokenMs: llm.fakeTokenMs,
+      firstTokenMs: llm.fakeFirstTokenMs,
+      ignoreEos: llm.ignoreEos,
+    });
+  }
   if (!llm.modelPath) return undefined;
-  if (llm.engine === "native") {
+  const nativeBin = await resolveNativeBin(llm.nativeEngineBin);
+  let engine = llm.engine;
+  if (engine === "auto") {
+    const choice = await chooseEngine({ gpu: llm.gpu, nativeBin });
+    logger.info({ engine: choice.engine, reason: choice.reason }, `ENGINE=auto chose ${choice.engine}`);
+    engine = choice.engine;
+  }
+  if (engine === "native") {
     const { NativeBatchEngine } = await import("../inference/native-batch-engine.ts");
     return NativeBatchEngine.load(
       {
-        binPath: llm.nativeEngineBin ?? ".cache/native/batch-engine",
+        binPath: nativeBin,
         modelPath: llm.modelPath,
         gpu: llm.gpu,
         threads: llm.threads,
@@ -82,7 +101,10 @@ export async function startWorkerRuntime(
   const status: WorkerStatus = {
     id: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     state: "loading",
-    engine: config.llm.modelPath ? `llama: ${config.llm.modelPath}` : "retrieval-only (no MODEL_PATH)",
+    engine:
+      config.llm.engine === "fake" || config.llm.modelPath
+        ? `${config.llm.engine}: ${config.llm.modelPath ?? "no model"}`
+        : "retrieval-only (no MODEL_PATH)",
     capacity: 0,
     at: Date.now(),
   };

@@ -1,4 +1,5 @@
 import type { BatchItem, BatchingOptions, LlamaContext, PrioritizedBatchItem } from "node-llama-cpp";
+import { queuedDecodes, queuedSequenceCount } from "./llama-internals.ts";
 
 /**
  * Why this exists: with several sequences and a per-sequence KV cache (node-llama-cpp always creates
@@ -24,30 +25,6 @@ export interface BatchOrderStats {
    * `batches` when every batch is one run.
    */
   runs: number;
-}
-
-/** The part of node-llama-cpp's internal decode queue entry this strategy reads. */
-interface QueuedDecode {
-  sequenceId: number;
-  tokens: readonly number[];
-}
-
-/** node-llama-cpp 3.x internals read here; each is checked at run time and its absence degrades gracefully. */
-interface ContextInternals {
-  _queuedDecodes?: unknown;
-  _queuedDecodeSequenceIds?: unknown;
-}
-
-/** Reads the context's queue of pending decodes. */
-function queuedDecodes(context: LlamaContext | undefined): readonly QueuedDecode[] | undefined {
-  const queue = (context as unknown as ContextInternals | undefined)?._queuedDecodes;
-  return Array.isArray(queue) ? (queue as QueuedDecode[]) : undefined;
-}
-
-/** How many sequences have a decode waiting. */
-function queuedSequences(context: LlamaContext | undefined): number | undefined {
-  const ids = (context as unknown as ContextInternals | undefined)?._queuedDecodeSequenceIds;
-  return ids instanceof Set ? ids.size : undefined;
 }
 
 export interface LlamaBatchingOptions {
@@ -94,7 +71,7 @@ export class LlamaBatching {
   private readonly gather = (dispatch: () => void): void => {
     const deadline = performance.now() + this.gatherMs;
     const check = () => {
-      const queued = queuedSequences(this.context);
+      const queued = queuedSequenceCount(this.context);
       if (queued === undefined || queued >= this.active() || performance.now() >= deadline) dispatch();
       else setImmediate(check);
     };
@@ -111,7 +88,7 @@ export class LlamaBatching {
   }): PrioritizedBatchItem[] => {
     const chosen = shareSlots(items, size);
     const ids = new Map<readonly number[], number>();
-    for (const queued of queuedDecodes(this.context) ?? []) ids.set(queued.tokens, queued.sequenceId);
+    for (const queued of queuedDecodes(this.context)) ids.set(queued.tokens, queued.sequenceId);
     const idOf = (item: BatchItem) => ids.get(item.tokens) ?? Number.MAX_SAFE_INTEGER;
     // Array.prototype.sort is stable: two decodes of one sequence keep their order.
     if (this.order) chosen.sort((a, b) => idOf(a.item) - idOf(b.item));
@@ -133,7 +110,11 @@ export class LlamaBatching {
   }
 }
 
-/** A fair share of `size` token slots for each item, then the remainder to the items still clipped. */
+/**
+ * A fair share of `size` token slots for each item, then the remainder to the items still clipped: the
+ * same shares as node-llama-cpp's built-in "maximumParallelism" strategy, which a custom strategy cannot
+ * call (the package exports only its name), so ordering by sequence id needs its own copy.
+ */
 function shareSlots(items: readonly BatchItem[], size: number): PrioritizedBatchItem[] {
   let left = size;
   const share = Math.max(1, Math.floor(size / Math.max(1, items.length)));

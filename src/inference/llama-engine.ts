@@ -1,23 +1,33 @@
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import {
-  type ChatHistoryItem,
   type ChatWrapper,
   getLlama,
   type Llama,
   LlamaChatSession,
   type LlamaContext,
   type LlamaContextSequence,
+  type LlamaGrammar,
   type LlamaModel,
   resolveChatWrapper,
-  type Token,
-  TokenBias,
+  type TokenBias,
 } from "node-llama-cpp";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReason } from "./engine.ts";
+import type {
+  ChatTurnsRequest,
+  Engine,
+  GenerateOptions,
+  GenerateRequest,
+  GenerateResult,
+  PromptTokenCount,
+  StopReason,
+} from "./engine.ts";
 import { type BatchOrderStats, LlamaBatching } from "./llama-batching.ts";
-import { generateLockstep, LockstepBarrier, type LockstepContext, promptTokens } from "./llama-lockstep.ts";
+import { LlamaGrammars } from "./llama-grammar.ts";
+import { checkLlamaInternals, neverEndBias } from "./llama-internals.ts";
+import { generateLockstep, LockstepBarrier, type LockstepContext } from "./llama-lockstep.ts";
+import { chatHistoryOf, promptTokens } from "./llama-prompt.ts";
 import { SequencePool } from "./sequence-pool.ts";
 
 /** Settings of the node-llama-cpp engine; the first six come from `config.llm`. */
@@ -53,9 +63,9 @@ export interface LlamaEngineOptions {
   batchGatherMs?: number;
   /**
    * How generations drive the context: "lockstep" (every decode step carries every running generation;
-   * see llama-lockstep.ts) or "session" (one LlamaChatSession per generation, each stepping on its own).
-   * A prompt that leaves no room for the answer in its sequence always takes the session path, which
-   * compresses the history to fit. @defaultValue "lockstep"
+   * see llama-lockstep.ts) or "session" (one LlamaChatSession per support answer, each stepping on its
+   * own, for comparison in benchmarks; message lists and raw prompts still step alone through
+   * llama-lockstep.ts). @defaultValue "lockstep"
    */
   scheduler?: "lockstep" | "session";
 }
@@ -64,16 +74,12 @@ export interface LlamaEngineOptions {
 function stopReasonOf(reason: string): StopReason {
   if (reason === "maxTokens") return "max_tokens";
   if (reason === "abort") return "aborted";
+  if (reason === "customStopTrigger") return "stop";
   return "eos";
 }
 
-function chatHistory(request: GenerateRequest): ChatHistoryItem[] {
-  const items: ChatHistoryItem[] = [{ type: "system", text: request.system }];
-  for (const turn of request.history) {
-    items.push({ type: "user", text: turn.user }, { type: "model", response: [turn.assistant] });
-  }
-  return items;
-}
+const closedError = () =>
+  new GatewayError(ErrorCode.ModelUnavailable, "the engine is closed; restart the worker to load the model");
 
 const loadError = (path: string, reason: string, cause?: unknown) =>
   new GatewayError(ErrorCode.ModelLoadFailed, `cannot load model ${path}: ${reason}`, { cause });
@@ -89,12 +95,15 @@ export class LlamaEngine implements Engine {
   private readonly tokenBias: TokenBias | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly lockstep: LockstepContext | undefined;
+  private readonly grammars: LlamaGrammars;
+  private readonly contextSize: number;
+  private closed = false;
 
   private constructor(
     private readonly llama: Llama,
-    private readonly model: LlamaModel,
+    readonly model: LlamaModel,
     private readonly context: LlamaContext,
-    private readonly chatWrapper: ChatWrapper,
+    readonly chatWrapper: ChatWrapper,
     options: LlamaEngineOptions,
     private readonly logger: Logger,
     private readonly batching: LlamaBatching,
@@ -109,27 +118,12 @@ export class LlamaEngine implements Engine {
     this.capacity = sequences.length;
     const backend = llama.gpu === false ? "cpu" : llama.gpu;
     this.description = `llama: ${basename(options.modelPath)}, ${this.capacity} sequences, ${backend}`;
-    if (options.ignoreEos) {
-      const bias = new TokenBias(model.tokenizer);
-      // llama.cpp's --ignore-eos is a -inf logit bias on every end-of-generation token (EOS and the chat
-      // template's end-of-turn, ChatML's <|im_end|>). node-llama-cpp's TokenBias.set() deliberately skips
-      // those tokens, so the bias goes into its map directly; only benchmarks and tests turn this on.
-      const biases = (bias as unknown as { _biases: Map<Token, number> })._biases;
-      const vocabulary = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
-      for (let token = 0; token < vocabulary; token++) {
-        if (model.isEogToken(token as Token)) biases.set(token as Token, Number.NEGATIVE_INFINITY);
-      }
-      this.tokenBias = bias;
-    }
+    if (options.ignoreEos) this.tokenBias = neverEndBias(model);
     if ((options.scheduler ?? "lockstep") === "lockstep") {
-      this.lockstep = {
-        model,
-        chatWrapper,
-        barrier: new LockstepBarrier(),
-        tokenBias: this.tokenBias,
-        contextSize: options.contextSize,
-      };
+      this.lockstep = { model, barrier: new LockstepBarrier(), tokenBias: this.tokenBias };
     }
+    this.grammars = new LlamaGrammars(llama);
+    this.contextSize = context.contextSize;
   }
 
   /**
@@ -167,6 +161,7 @@ export class LlamaEngine implements Engine {
         batching: batching.options,
       });
       batching.context = context;
+      await checkLlamaInternals(context);
       // Resolving the wrapper reads the template and costs 100-500 ms: once per model, not per session.
       const chatWrapper = resolveChatWrapper(model);
       if (chatWrapper === null) throw new Error("no chat template the engine can use");
@@ -185,6 +180,7 @@ export class LlamaEngine implements Engine {
     } catch (error) {
       await model?.dispose().catch(() => {});
       await llama.dispose().catch(() => {});
+      if (error instanceof GatewayError && error.code === ErrorCode.LibraryIncompatible) throw error;
       throw loadError(path, (error as Error).message || String(error), error);
     }
   }
@@ -209,7 +205,20 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  private async run(request: GenerateRequest, { signal, onText }: GenerateOptions): Promise<GenerateResult> {
+  private async run(request: GenerateRequest, options: GenerateOptions): Promise<GenerateResult> {
+    const { signal } = options;
+    if (this.closed) throw closedError();
+    // Refusals come before waiting for a sequence: they do not depend on one.
+    const prompt = promptTokens(this, request);
+    if (prompt.length >= this.contextSize) {
+      throw new GatewayError(
+        ErrorCode.ContextOverflow,
+        `the prompt is ${prompt.length} tokens; a sequence holds ${this.contextSize} (prompt and answer together)`,
+      );
+    }
+    const grammar = request.jsonSchema ? await this.grammars.get(request.jsonSchema) : undefined;
+    // The answer may not run past the sequence's end (no context shift; the native engine does the same).
+    const bounded = { ...request, maxTokens: Math.min(request.maxTokens, this.contextSize - prompt.length) };
     let sequence: LlamaContextSequence;
     try {
       sequence = await this.pool.acquire(signal);
@@ -218,14 +227,18 @@ export class LlamaEngine implements Engine {
       throw error;
     }
     try {
-      const lockstep = this.lockstep;
-      const prompt = lockstep ? promptTokens(lockstep, request) : undefined;
-      if (lockstep && prompt && prompt.length + request.maxTokens < lockstep.contextSize) {
-        return await generateLockstep(lockstep, sequence, prompt, request, { signal, onText });
+      if (!this.lockstep && "prompt" in bounded) {
+        return await this.generateInSession(sequence, bounded, prompt.length, options, grammar);
       }
-      return await this.generateInSession(sequence, request, { signal, onText });
+      // Without the lockstep scheduler, a generation steps alone through a barrier of its own.
+      const lockstep = this.lockstep ?? {
+        model: this.model,
+        barrier: new LockstepBarrier(),
+        tokenBias: this.tokenBias,
+      };
+      return await generateLockstep(lockstep, sequence, prompt, bounded, options, grammar);
     } catch (error) {
-      if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0 };
+      if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0, promptTokens: prompt.length };
       throw new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${(error as Error).message}`, {
         cause: error,
       });
@@ -234,11 +247,13 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  /** One LlamaChatSession on the sequence: node-llama-cpp's own loop, with context shifting. */
+  /** One LlamaChatSession on the sequence: node-llama-cpp's own loop. */
   private async generateInSession(
     sequence: LlamaContextSequence,
-    request: GenerateRequest,
+    request: ChatTurnsRequest,
+    promptLength: number,
     { signal, onText }: GenerateOptions,
+    grammar: LlamaGrammar | undefined,
   ): Promise<GenerateResult> {
     const session = new LlamaChatSession({
       contextSequence: sequence,
@@ -249,25 +264,42 @@ export class LlamaEngine implements Engine {
     // token that might begin a stop trigger, so it undercounts.
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
     try {
-      session.setChatHistory(chatHistory(request));
+      // Everything but the new message and the answer's opening (chatHistoryOf's last two items).
+      session.setChatHistory(chatHistoryOf(request).slice(0, -2));
       const result = await session.promptWithMeta(request.prompt, {
         maxTokens: request.maxTokens,
         temperature: request.temperature,
         seed: request.seed,
-        tokenBias: this.tokenBias,
+        ...(request.topP === undefined ? {} : { topP: request.topP }),
+        ...(request.stop?.length ? { customStopTriggers: request.stop } : {}),
+        ...(grammar ? { grammar } : { tokenBias: this.tokenBias }),
         onTextChunk: onText,
         signal,
         stopOnAbortSignal: true,
       });
       const tokens = sequence.tokenMeter.usedOutputTokens - outputBefore;
-      return { text: result.responseText, stopReason: stopReasonOf(result.stopReason), tokens };
+      return {
+        text: result.responseText,
+        stopReason: stopReasonOf(result.stopReason),
+        tokens,
+        promptTokens: promptLength,
+      };
     } finally {
       session.dispose({ disposeSequence: false });
     }
   }
 
+  async countTokens(request: GenerateRequest): Promise<PromptTokenCount> {
+    if (this.closed) throw closedError();
+    const tokens = promptTokens(this, request);
+    const controlTokens = tokens.filter((token) => this.model.getTokenAttributes(token).control).length;
+    return { tokens: tokens.length, controlTokens };
+  }
+
   /** Stops taking work, lets running generations finish, then frees the model. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.pool.close();
     await Promise.allSettled([...this.inFlight]);
     await this.context.dispose();

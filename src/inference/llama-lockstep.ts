@@ -1,12 +1,13 @@
-import type {
-  ChatHistoryItem,
-  ChatWrapper,
-  LlamaContextSequence,
-  LlamaModel,
-  Token,
-  TokenBias,
+import {
+  type LlamaContextSequence,
+  type LlamaGrammar,
+  LlamaGrammarEvaluationState,
+  type LlamaModel,
+  type Token,
+  type TokenBias,
 } from "node-llama-cpp";
 import type { GenerateOptions, GenerateRequest, GenerateResult } from "./engine.ts";
+import { StopMatcher } from "./stop-matcher.ts";
 
 /**
  * Why lockstep: node-llama-cpp samples every sequence of a decode step on the thread pool and resolves
@@ -67,27 +68,21 @@ export class LockstepBarrier {
 
 export interface LockstepContext {
   model: LlamaModel;
-  chatWrapper: ChatWrapper;
   barrier: LockstepBarrier;
   tokenBias: TokenBias | undefined;
-  /** Tokens of context per sequence. */
-  contextSize: number;
 }
 
-/** The prompt's tokens as the chat template renders them, ready for the model to answer. */
-export function promptTokens(ctx: LockstepContext, request: GenerateRequest): Token[] {
-  const history: ChatHistoryItem[] = [{ type: "system", text: request.system }];
-  for (const turn of request.history) {
-    history.push({ type: "user", text: turn.user }, { type: "model", response: [turn.assistant] });
-  }
-  history.push({ type: "user", text: request.prompt }, { type: "model", response: [] });
-  const { contextText } = ctx.chatWrapper.generateContextState({ chatHistory: history });
-  return contextText.tokenize(ctx.model.tokenizer);
+/** The texts that end a grammar's output (node-llama-cpp's JSON grammars: four newlines). */
+function grammarStops(grammar: LlamaGrammar): string[] {
+  return grammar.stopGenerationTriggers.map((trigger) =>
+    Array.isArray(trigger) ? trigger.filter((t) => typeof t === "string").join("") : String(trigger),
+  );
 }
 
 /**
  * Generates on a cleared sequence through the barrier. The caller checks that the prompt plus
- * `maxTokens` fits the sequence (no context shift happens here).
+ * `maxTokens` fits the sequence (no context shift happens here). With a grammar, the answer ends where the
+ * grammar is complete (its stop text, not part of the answer, reports "eos").
  */
 export async function generateLockstep(
   ctx: LockstepContext,
@@ -95,12 +90,20 @@ export async function generateLockstep(
   prompt: Token[],
   request: GenerateRequest,
   { signal, onText }: GenerateOptions,
+  grammar?: LlamaGrammar,
 ): Promise<GenerateResult> {
   const { model, barrier } = ctx;
+  const requestStops = request.stop ?? [];
+  const matcher = new StopMatcher([...requestStops, ...(grammar ? grammarStops(grammar) : [])]);
   let text = "";
   let tokens = 0;
   let undecoded: Token[] = [];
   let recent: Token[] = [];
+  const pass = (piece: string) => {
+    if (piece.length === 0) return;
+    text += piece;
+    onText(piece);
+  };
   const emit = (force: boolean) => {
     if (undecoded.length === 0) return;
     const piece = model.detokenize(undecoded, false, recent);
@@ -108,16 +111,17 @@ export async function generateLockstep(
     if (!force && piece.endsWith("\uFFFD")) return;
     recent = [...recent, ...undecoded].slice(-8);
     undecoded = [];
-    if (piece.length === 0) return;
-    text += piece;
-    onText(piece);
+    pass(matcher.push(piece));
   };
 
   let stopReason: GenerateResult["stopReason"] = "max_tokens";
   const generator = sequence.evaluate(prompt, {
     temperature: request.temperature,
     ...(request.seed === undefined ? {} : { seed: request.seed }),
-    ...(ctx.tokenBias ? { tokenBias: ctx.tokenBias } : {}),
+    ...(request.topP === undefined ? {} : { topP: request.topP }),
+    // A grammar decides where the answer ends; a bias against ending could leave it no token to pick.
+    ...(ctx.tokenBias && !grammar ? { tokenBias: ctx.tokenBias } : {}),
+    ...(grammar ? { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) } : {}),
   });
   const id = barrier.join();
   try {
@@ -135,12 +139,20 @@ export async function generateLockstep(
       tokens += 1;
       undecoded.push(next.value);
       emit(false);
+      if (matcher.matched !== undefined) {
+        stopReason = requestStops.includes(matcher.matched) ? "stop" : "eos";
+        break;
+      }
     }
   } finally {
     barrier.leave(id);
     await generator.return();
   }
-  emit(true);
+  if (matcher.matched === undefined) {
+    emit(true);
+    const rest = matcher.flush();
+    pass(grammar?.trimWhitespaceSuffix ? rest.trimEnd() : rest);
+  }
   if (stopReason === "max_tokens" && signal.aborted) stopReason = "aborted";
-  return { text, stopReason, tokens };
+  return { text, stopReason, tokens, promptTokens: prompt.length };
 }

@@ -5,7 +5,17 @@ import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import type { Engine, GenerateOptions, GenerateRequest, GenerateResult, StopReason } from "./engine.ts";
+import {
+  type ChatMessage,
+  type Engine,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+  messagesOf,
+  type PromptTokenCount,
+  type RawPromptRequest,
+  type StopReason,
+} from "./engine.ts";
 
 /** Settings of the native batched engine; they come from `config.llm`. */
 export interface NativeBatchEngineOptions {
@@ -40,6 +50,7 @@ export interface NativeBatchEngineOptions {
 /** A line batch-engine writes to stdout (see src/inference/native/batch-engine.cpp). */
 interface EngineLine {
   ready?: boolean;
+  protocol?: number;
   fatal?: string;
   id?: string;
   piece?: string;
@@ -47,8 +58,16 @@ interface EngineLine {
   reason?: string;
   tokens?: number;
   prompt_tokens?: number;
+  control_tokens?: number;
   cached?: number;
   error?: string;
+  /** Why a request was refused: context_overflow, bad_request (absent: a failure while generating). */
+  code?: string;
+}
+
+interface PendingCount {
+  resolve: (count: PromptTokenCount) => void;
+  reject: (error: Error) => void;
 }
 
 interface Pending {
@@ -58,12 +77,39 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** batch-engine's protocol version (kProtocolVersion in src/inference/native/protocol.hpp). */
+const PROTOCOL_VERSION = 2;
+
 const loadError = (what: string, reason: string, cause?: unknown) =>
   new GatewayError(ErrorCode.ModelLoadFailed, `cannot start the native engine (${what}): ${reason}`, {
     cause,
   });
 
-const stopReasons: Record<string, StopReason> = { eos: "eos", max_tokens: "max_tokens", aborted: "aborted" };
+/** The prompt part of a request line: messages for the chat template, or a raw prompt. */
+function promptOf(request: GenerateRequest): { messages: ChatMessage[] } | { prompt: string } {
+  const messages = messagesOf(request);
+  return messages ? { messages } : { prompt: (request as RawPromptRequest).rawPrompt };
+}
+
+/** batch-engine's error codes (the `code` of an error line), mapped to ours. */
+const errorCodes: Record<string, ErrorCode> = {
+  context_overflow: ErrorCode.ContextOverflow,
+  bad_request: ErrorCode.BadRequest,
+};
+
+const requestError = (error: string, code?: string) => {
+  const known = code === undefined ? undefined : errorCodes[code];
+  return known
+    ? new GatewayError(known, error)
+    : new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${error}`);
+};
+
+const stopReasons: Record<string, StopReason> = {
+  eos: "eos",
+  max_tokens: "max_tokens",
+  stop: "stop",
+  aborted: "aborted",
+};
 
 /**
  * An Engine backed by one batch-engine process: llama.cpp's own continuous-batching loop in native
@@ -76,6 +122,7 @@ export class NativeBatchEngine implements Engine {
   readonly description: string;
   readonly capacity: number;
   private readonly pending = new Map<string, Pending>();
+  private readonly counts = new Map<string, PendingCount>();
   private nextId = 0;
   private closing = false;
   private exited: Promise<void>;
@@ -102,8 +149,10 @@ export class NativeBatchEngine implements Engine {
         );
         this.logger.error({ code, signal }, "the native engine exited");
       }
-      for (const p of this.pending.values()) p.reject(this.failure ?? new Error("the native engine stopped"));
+      const stopped = this.failure ?? new Error("the native engine stopped");
+      for (const p of [...this.pending.values(), ...this.counts.values()]) p.reject(stopped);
       this.pending.clear();
+      this.counts.clear();
     });
   }
 
@@ -179,6 +228,13 @@ export class NativeBatchEngine implements Engine {
       child.kill("SIGKILL");
       throw loadError(options.modelPath, `${ready.fatal}: ${stderrTail()}`);
     }
+    if (ready.protocol !== PROTOCOL_VERSION) {
+      child.kill("SIGKILL");
+      throw loadError(
+        options.binPath,
+        `it speaks protocol ${ready.protocol ?? 1}, this code needs ${PROTOCOL_VERSION}: it was built from older sources; rebuild it with \`bash src/inference/native/build.sh\``,
+      );
+    }
     const engine = new NativeBatchEngine(child, options, stderrTail, log);
     lines.on("line", (line) => engine.onLine(line));
     log.info(
@@ -197,19 +253,16 @@ export class NativeBatchEngine implements Engine {
     if (this.closing)
       throw new GatewayError(ErrorCode.ModelUnavailable, "the native engine is shutting down");
     if (signal.aborted) return { text: "", stopReason: "aborted", tokens: 0 };
-    this.nextId += 1;
-    const id = `g${this.nextId}`;
-    const messages = [{ role: "system", content: request.system }];
-    for (const turn of request.history) {
-      messages.push({ role: "user", content: turn.user }, { role: "assistant", content: turn.assistant });
-    }
-    messages.push({ role: "user", content: request.prompt });
+    const id = this.newId();
     const line = JSON.stringify({
       id,
-      messages,
+      ...promptOf(request),
       max_tokens: request.maxTokens,
       temperature: request.temperature,
       ...(request.seed !== undefined ? { seed: request.seed >>> 0 } : {}),
+      ...(request.topP !== undefined ? { top_p: request.topP } : {}),
+      ...(request.stop?.length ? { stop: request.stop } : {}),
+      ...(request.jsonSchema ? { json_schema: request.jsonSchema } : {}),
       ignore_eos: this.ignoreEos,
     });
     const cancel = () => this.child.stdin.write(`${JSON.stringify({ cancel: id })}\n`);
@@ -225,6 +278,23 @@ export class NativeBatchEngine implements Engine {
     }
   }
 
+  async countTokens(request: GenerateRequest): Promise<PromptTokenCount> {
+    if (this.failure) throw this.failure;
+    if (this.closing)
+      throw new GatewayError(ErrorCode.ModelUnavailable, "the native engine is shutting down");
+    const id = this.newId();
+    const counted = new Promise<PromptTokenCount>((resolve, reject) => {
+      this.counts.set(id, { resolve, reject });
+    });
+    this.child.stdin.write(`${JSON.stringify({ id, tokenize: true, ...promptOf(request) })}\n`);
+    return counted;
+  }
+
+  private newId(): string {
+    this.nextId += 1;
+    return `g${this.nextId}`;
+  }
+
   private onLine(line: string): void {
     if (!line.startsWith("{")) return;
     let message: EngineLine;
@@ -232,6 +302,13 @@ export class NativeBatchEngine implements Engine {
       message = JSON.parse(line) as EngineLine;
     } catch {
       this.logger.warn("the native engine wrote a line that is not JSON");
+      return;
+    }
+    const count = message.id === undefined ? undefined : this.counts.get(message.id);
+    if (count && message.id !== undefined) {
+      this.counts.delete(message.id);
+      if (message.error !== undefined) count.reject(requestError(message.error, message.code));
+      else count.resolve({ tokens: message.prompt_tokens ?? 0, controlTokens: message.control_tokens ?? 0 });
       return;
     }
     const pending = message.id === undefined ? undefined : this.pending.get(message.id);
@@ -253,7 +330,7 @@ export class NativeBatchEngine implements Engine {
       });
     } else if (message.error !== undefined) {
       this.pending.delete(message.id);
-      pending.reject(new GatewayError(ErrorCode.InferenceFailed, `generation failed: ${message.error}`));
+      pending.reject(requestError(message.error, message.code));
     }
   }
 

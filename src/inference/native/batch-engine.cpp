@@ -5,15 +5,22 @@
 //
 // stdin, one JSON object per line:
 //   {"id":"a","messages":[{"role":"system","content":"..."},{"role":"user","content":"..."}],
-//    "max_tokens":128,"temperature":0.2,"seed":7,"ignore_eos":false}
+//    "max_tokens":128,"temperature":0.2,"seed":7,"ignore_eos":false,
+//    "top_p":0.9,"stop":["\n\n"],"json_schema":{...}}          (the last three optional)
+//   {"id":"b","prompt":"raw text",...}            a raw prompt: no chat template, BOS then plain text
 //   {"cancel":"a"}
+//   {"id":"t","tokenize":true,"messages":[...]}  counts the prompt's tokens without generating:
+//                                               {"id":"t","prompt_tokens":P,"control_tokens":C}
 // The messages are rendered with the model's own chat template (llama_chat_apply_template), so callers
-// never need the template. stdout, one JSON object per line:
-//   {"ready":true,"sequences":32,"ctx_per_seq":2048}               once, after the model is loaded
+// never need the template; their contents are tokenized as plain text (prompt.hpp). stdout, one JSON
+// object per line:
+//   {"ready":true,"protocol":2,"sequences":32,"ctx_per_seq":2048}  once, after the model is loaded
 //   {"id":"a","piece":"text"}                                       per token (complete UTF-8 only)
-//   {"id":"a","done":true,"reason":"eos|max_tokens|aborted","tokens":N,"prompt_tokens":P,"cached":C}
+//   {"id":"a","done":true,"reason":"eos|max_tokens|stop|aborted","tokens":N,"prompt_tokens":P,"cached":C}
 //                                       (C of the P prompt tokens came from the prefix cache)
-//   {"id":"a","error":"..."}
+//   {"id":"a","error":"...","code":"context_overflow|bad_request|inference_failed"}
+// A json_schema becomes a grammar (llama.cpp's common/json-schema-to-grammar.cpp), applied with llama.cpp's
+// sampler chain to that row only; rows without a grammar or top_p keep the fused row sampler.
 // Each decode step carries one token per generating sequence plus chunks of waiting prompts, in ONE
 // llama_decode on ONE context whose n_seq_max equals the sequence count (continuous batching).
 // --kv-unified 1 puts all sequences in one KV buffer: every token's attention and mask then span every
@@ -28,7 +35,8 @@
 #include "llama.h"
 #include "ggml-backend.h"
 
-#include "json-lite.hpp"
+#include "constrain.hpp"
+#include "prompt.hpp"
 #include "protocol.hpp"
 #include "row-sampler.hpp"
 
@@ -62,6 +70,13 @@ struct Slot {
     llama_token next = -1;    // sampled token not yet decoded
     int logits_at = -1;       // index of this slot's logits in the current batch
     rowsample::RowSampler sampler;
+    // llama.cpp's sampler chain, for the rows the fused row sampler cannot serve: a grammar (json_schema)
+    // or top_p < 1. Null otherwise.
+    llama_sampler * chain = nullptr;
+    bool grammar = false;
+    std::vector<llama_token_data> candidates;
+    std::vector<std::string> stop;
+    std::string held;         // answer text that may be the start of a stop string
     float * logits = nullptr;  // this step's logits row
     llama_token sampled = -1;
     bool ignore_eos = false;
@@ -99,29 +114,41 @@ struct Engine {
         double decode_ms = 0, sync_ms = 0, sample_ms = 0, step_ms = 0;
     } stats;
 
-    bool render(const Request & r, std::string & text) {
-        std::vector<llama_chat_message> chat;
-        size_t total = 0;
-        for (const auto & m : r.messages) { chat.push_back({m.first.c_str(), m.second.c_str()}); total += m.second.size(); }
-        std::vector<char> buf(2 * total + 1024);
-        int n = llama_chat_apply_template(tmpl.c_str(), chat.data(), chat.size(), true, buf.data(), buf.size());
-        if (n > static_cast<int>(buf.size())) {
-            buf.resize(n);
-            n = llama_chat_apply_template(tmpl.c_str(), chat.data(), chat.size(), true, buf.data(), buf.size());
+    prompt::Tokenizer tokenizer;
+    constrain::Chains chains;
+
+    // The request's prompt tokens (see prompt.hpp: contents never yield control tokens); false with `why`.
+    bool tokenize(const Request & r, std::vector<llama_token> & toks, std::string & why) {
+        if (r.raw) {
+            // A raw prompt is plain text too: BOS, then its tokens, with no special-token parsing.
+            tokenizer.begin(toks);
+            tokenizer.text(r.raw_prompt, toks);
+            if (toks.empty()) { why = "empty prompt"; return false; }
+            return true;
         }
-        if (n < 0) return false;
-        text.assign(buf.data(), n);
+        std::vector<std::pair<std::string, bool>> pieces;
+        if (!prompt::render(tmpl, r.messages, pieces, why)) return false;
+        toks = tokenizer.tokenize(pieces);
+        if (toks.empty()) { why = "empty prompt"; return false; }
         return true;
     }
 
+    void send_piece(const Slot & s, const std::string & piece) {
+        if (!piece.empty()) out += "{\"id\":" + quote(s.id) + ",\"piece\":" + quote(piece) + "}\n";
+    }
+
     void finish(Slot & s, const char * reason) {
-        std::string rest = take_utf8(s.pending, true);
-        if (!rest.empty()) out += "{\"id\":" + json::quote(s.id) + ",\"piece\":" + json::quote(rest) + "}\n";
-        out += "{\"id\":" + json::quote(s.id) + ",\"done\":true,\"reason\":\"" + reason + "\",\"tokens\":" +
+        std::string rest;
+        const bool stopped = constrain::filter_stop(s.stop, s.held, take_utf8(s.pending, true), rest);
+        if (!stopped) rest += s.held;
+        send_piece(s, rest);
+        if (stopped) reason = "stop";
+        out += "{\"id\":" + quote(s.id) + ",\"done\":true,\"reason\":\"" + reason + "\",\"tokens\":" +
                std::to_string(s.generated) + ",\"prompt_tokens\":" + std::to_string(s.prompt.size()) +
                ",\"cached\":" + std::to_string(s.cached_prompt) + "}\n";
         release(s);
     }
+
 
     llama_seq_id seq_of(const Slot & s) const { return static_cast<llama_seq_id>(&s - slots.data()); }
 
@@ -130,6 +157,7 @@ struct Engine {
         std::vector<llama_token> cached;
         if (opt.prefix_cache && !forget) cached.swap(s.cached);
         else llama_memory_seq_rm(llama_get_memory(ctx), seq_of(s), -1, -1);
+        if (s.chain) llama_sampler_free(s.chain);
         s = Slot();
         s.cached.swap(cached);
     }
@@ -179,21 +207,23 @@ struct Engine {
 
     // Tokenizes a request and starts it on a free sequence, or answers it with an error.
     void admit(Request & r) {
-        std::string text;
-        if (!render(r, text)) { emit_error(r.id, "the model's chat template is not one llama.cpp knows"); return; }
-        std::vector<llama_token> toks(text.size() + 16);
-        int n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), true, true);
-        if (n < 0) { toks.resize(-n); n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), true, true); }
-        toks.resize(n > 0 ? n : 0);
-        if (toks.empty()) { emit_error(r.id, "empty prompt"); return; }
+        std::vector<llama_token> toks;
+        std::string why;
+        if (!tokenize(r, toks, why)) { emit_error(r.id, why, "bad_request"); return; }
         if (static_cast<int>(toks.size()) >= opt.ctx_per_seq) {
-            emit_error(r.id, "prompt of " + std::to_string(toks.size()) + " tokens does not fit the " +
-                                 std::to_string(opt.ctx_per_seq) + "-token sequence");
+            emit_error(r.id, "the prompt is " + std::to_string(toks.size()) + " tokens; a sequence holds " +
+                                 std::to_string(opt.ctx_per_seq) + " (prompt and answer together)", "context_overflow");
             return;
         }
+        llama_sampler * chain = nullptr;
+        if (!chains.make(r, chain, why)) { emit_error(r.id, why, "bad_request"); return; }
         size_t reuse = 0;
         Slot * slot = place(toks, reuse);
-        if (!slot) { emit_error(r.id, "no free sequence"); return; }  // callers never send more than --sequences
+        if (!slot) {  // never: requests wait in `waiting` until a sequence is free
+            if (chain) llama_sampler_free(chain);
+            emit_error(r.id, "no free sequence");
+            return;
+        }
         Slot & s = *slot;
         s.busy = true;
         s.id = r.id;
@@ -204,7 +234,11 @@ struct Engine {
         stats.reused += static_cast<long>(reuse);
         // The answer may not run past the sequence's share of the context.
         s.max_tokens = std::min(r.max_tokens, opt.ctx_per_seq - static_cast<int>(s.prompt.size()));
-        s.ignore_eos = r.ignore_eos;
+        s.chain = chain;
+        s.grammar = !r.json_schema.empty();
+        // A grammar decides where the answer ends: masking the end would leave a complete one no token.
+        s.ignore_eos = r.ignore_eos && !s.grammar;
+        s.stop = r.stop;
         s.sampler.reset(r.temperature, r.seed);
     }
 
@@ -215,21 +249,31 @@ struct Engine {
     }
 
     void handle(const std::string & line) {
-        json::Value v;
-        if (!json::parse(line, v) || v.type != json::Value::Object) { emit_error("", "not a JSON object"); return; }
-        if (const json::Value * c = v.get("cancel")) {
+        const json v = json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (!v.is_object()) { emit_error("", "not a JSON object", "bad_request"); return; }
+        if (const auto c = v.find("cancel"); c != v.end()) {
+            const std::string id = c->is_string() ? c->get<std::string>() : c->dump();
             for (auto it = waiting.begin(); it != waiting.end(); ++it)
-                if (it->id == c->s) {
-                    out += "{\"id\":" + json::quote(c->s) + ",\"done\":true,\"reason\":\"aborted\",\"tokens\":0}\n";
+                if (it->id == id) {
+                    out += "{\"id\":" + quote(id) + ",\"done\":true,\"reason\":\"aborted\",\"tokens\":0}\n";
                     waiting.erase(it);
                     return;
                 }
-            for (auto & s : slots) if (s.busy && s.id == c->s) { finish(s, "aborted"); return; }
+            for (auto & s : slots) if (s.busy && s.id == id) { finish(s, "aborted"); return; }
             return;  // already finished
         }
         Request r;
         std::string why;
-        if (!parse_request(v, r, why)) { emit_error(r.id, why); return; }
+        if (!parse_request(v, r, why)) { emit_error(r.id, why, "bad_request"); return; }
+        if (v.contains("tokenize")) {
+            // The prompt's tokens, counted without generating (how many are control tokens shows whether
+            // any text became template structure).
+            std::vector<llama_token> toks;
+            if (!tokenize(r, toks, why)) { emit_error(r.id, why, "bad_request"); return; }
+            out += "{\"id\":" + quote(r.id) + ",\"prompt_tokens\":" + std::to_string(toks.size()) +
+                   ",\"control_tokens\":" + std::to_string(tokenizer.count_control(toks)) + "}\n";
+            return;
+        }
         waiting.push_back(std::move(r));
     }
 
@@ -239,9 +283,12 @@ struct Engine {
     void sample_all() {
         using clock = std::chrono::steady_clock;
         const auto t0 = clock::now();
-        std::vector<Slot *> ready;
+        std::vector<Slot *> ready, chained;
         for (auto & s : slots)
-            if (s.busy && s.logits_at >= 0) { s.logits = llama_get_logits_ith(ctx, s.logits_at); ready.push_back(&s); }
+            if (s.busy && s.logits_at >= 0) {
+                s.logits = llama_get_logits_ith(ctx, s.logits_at);
+                (s.chain ? chained : ready).push_back(&s);
+            }
         stats.sync_ms += std::chrono::duration<double, std::milli>(clock::now() - t0).count();
         const int n_vocab = llama_vocab_n_tokens(vocab);
         auto sample = [this, n_vocab](Slot & s) {
@@ -256,6 +303,11 @@ struct Engine {
         const int n_threads = std::max(1, std::min(opt.threads, (n + rows_per_thread - 1) / rows_per_thread));
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
         for (int i = 0; i < n; i++) sample(*ready[i]);
+        // Rows with a grammar or top-p go through llama.cpp's samplers, one after another on this thread.
+        for (Slot * s : chained) {
+            if (s->ignore_eos) for (llama_token t : eog_tokens) s->logits[t] = -INFINITY;
+            s->sampled = constrain::sample(s->chain, s->logits, n_vocab, s->candidates);
+        }
     }
 
     // One step: decode what is ready, sample every sequence whose logits came out. False when idle.
@@ -318,9 +370,11 @@ struct Engine {
             char buf[256];
             const int n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, false);
             if (n > 0) s.pending.append(buf, n);
-            const std::string piece = take_utf8(s.pending, false);
-            if (!piece.empty()) out += "{\"id\":" + json::quote(s.id) + ",\"piece\":" + json::quote(piece) + "}\n";
-            if (s.generated >= s.max_tokens) finish(s, "max_tokens");
+            std::string send;
+            const bool stopped = constrain::filter_stop(s.stop, s.held, take_utf8(s.pending, false), send);
+            send_piece(s, send);
+            if (stopped) finish(s, "stop");
+            else if (s.generated >= s.max_tokens) finish(s, "max_tokens");
             else s.next = t;
         }
         return true;
@@ -344,7 +398,7 @@ int main(int argc, char ** argv) {
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = o.ngl;
     e.model = llama_model_load_from_file(o.model.c_str(), mp);
-    if (!e.model) { printf("{\"fatal\":%s}\n", json::quote("cannot load model " + o.model).c_str()); return 1; }
+    if (!e.model) { printf("{\"fatal\":%s}\n", quote("cannot load model " + o.model).c_str()); return 1; }
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = static_cast<uint32_t>(o.ctx_per_seq) * o.sequences;
     cp.n_seq_max = o.sequences;
@@ -355,6 +409,8 @@ int main(int argc, char ** argv) {
     e.ctx = llama_init_from_model(e.model, cp);
     if (!e.ctx) { printf("{\"fatal\":\"cannot create a context of %u tokens\"}\n", cp.n_ctx); return 1; }
     e.vocab = llama_model_get_vocab(e.model);
+    e.tokenizer.init(e.vocab);
+    e.chains.vocab = e.vocab;
     const char * t = llama_model_chat_template(e.model, nullptr);
     e.tmpl = t ? t : "chatml";
     for (llama_token tok = 0; tok < llama_vocab_n_tokens(e.vocab); tok++)
@@ -376,7 +432,7 @@ int main(int argc, char ** argv) {
         inbox.closed = true;
         inbox.cv.notify_one();
     });
-    printf("{\"ready\":true,\"sequences\":%d,\"ctx_per_seq\":%d}\n", o.sequences, o.ctx_per_seq);
+    printf("{\"ready\":true,\"protocol\":%d,\"sequences\":%d,\"ctx_per_seq\":%d}\n", kProtocolVersion, o.sequences, o.ctx_per_seq);
     fflush(stdout);
 
     // BATCH_ENGINE_STATS=file: one JSON line of timings per busy period (benchmarks read it).

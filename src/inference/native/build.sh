@@ -25,12 +25,16 @@ case "$MODE" in
     OUTBIN=${NATIVE_OUT:-$ROOT/.cache/native/batch-engine}
     FLAGS=(-DGGML_CUDA=OFF)
     TARGETS=(llama ggml-cpu)
+    # Linked directly (not only through libggml), so that the executable's own rpath finds it even when
+    # LLAMA_BUILD was moved or copied since it was built (libggml's runpath names the original folder).
+    EXTRA_LIBS=(-Wl,--no-as-needed -lggml-cpu -Wl,--as-needed)
     ;;
   cuda)
     BUILD=${LLAMA_BUILD:-$ROOT/.cache/llama-build-cuda}
     OUTBIN=${NATIVE_OUT:-$BUILD/bin/batch-engine}
     FLAGS=(-DGGML_CUDA=ON -DGGML_BACKEND_DL=ON -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}")
     TARGETS=(llama ggml-cpu ggml-cuda)
+    EXTRA_LIBS=()  # the backends are modules loaded at run time (GGML_BACKEND_DL)
     ;;
   *) echo "usage: build.sh [cpu|cuda]" >&2; exit 2 ;;
 esac
@@ -45,7 +49,27 @@ fi
 [ -n "${LLAMA_PREBUILT:-}" ] || cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}" >/dev/null
 mkdir -p "$(dirname "$OUTBIN")"
 LIBDIR=$BUILD/bin
-g++ -std=c++17 -O3 -march="${NATIVE_MARCH:-native}" -Wall -Wextra -I "$SRC/include" -I "$SRC/ggml/include" \
-  "$ROOT/src/inference/native/batch-engine.cpp" -o "$OUTBIN" \
-  -fopenmp -L "$LIBDIR" -lllama -lggml -lggml-base -pthread -Wl,-rpath,"$LIBDIR"
+INCLUDES=(-I "$SRC/include" -I "$SRC/ggml/include" -I "$SRC/common" -isystem "$SRC/vendor")
+# llama.cpp's JSON-Schema-to-GBNF converter (common/json-schema-to-grammar.cpp, nlohmann/json behind
+# common_json) and the few common/ files it calls, compiled into batch-engine rather than building all of
+# llama-common (argument parsing, downloads, chat parsers: minutes more on 2 cores). --gc-sections then
+# drops the parts of common.cpp that would need the rest of llama-common. Objects are kept next to the
+# llama.cpp build and recompiled only when their source changes.
+OBJDIR=$BUILD/batch-engine-common
+mkdir -p "$OBJDIR"
+OBJS=()
+PIDS=()
+for name in json-schema-to-grammar json-schema json trie unicode common log; do
+  obj=$OBJDIR/$name.o
+  OBJS+=("$obj")
+  if [ ! -f "$obj" ] || [ "$SRC/common/$name.cpp" -nt "$obj" ]; then
+    g++ -std=c++17 -O2 -ffunction-sections -fdata-sections "${INCLUDES[@]}" -c "$SRC/common/$name.cpp" -o "$obj" &
+    PIDS+=($!)
+    if [ "${#PIDS[@]}" -ge "$JOBS" ]; then wait "${PIDS[0]}"; PIDS=("${PIDS[@]:1}"); fi
+  fi
+done
+for pid in "${PIDS[@]}"; do wait "$pid"; done
+g++ -std=c++17 -O3 -march="${NATIVE_MARCH:-native}" -Wall -Wextra "${INCLUDES[@]}" \
+  "$ROOT/src/inference/native/batch-engine.cpp" "${OBJS[@]}" -o "$OUTBIN" \
+  -fopenmp -L "$LIBDIR" -lllama -lggml -lggml-base "${EXTRA_LIBS[@]}" -pthread -Wl,--gc-sections -Wl,-rpath,"$LIBDIR"
 echo "$OUTBIN"

@@ -2,17 +2,25 @@
 // out), apart from the decoding loop in batch-engine.cpp.
 #pragma once
 
-#include "json-lite.hpp"
 #include "llama.h"
+#include <nlohmann/json.hpp>  // vendored by the llama.cpp source tree (vendor/nlohmann)
 
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace protocol {
+
+using json = nlohmann::json;
+
+// The JSON string literal of a text; bytes that are not UTF-8 become U+FFFD rather than an exception.
+inline std::string quote(const std::string & s) {
+    return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 struct Options {
     std::string model;
@@ -21,19 +29,28 @@ struct Options {
     bool prefix_cache = true;
 };
 
+// What the ready line says, so that a caller can tell a binary built from older sources.
+constexpr int kProtocolVersion = 2;
+
 struct Request {
     std::string id;
-    std::vector<std::pair<std::string, std::string>> messages;
+    std::vector<std::pair<std::string, std::string>> messages;  // rendered with the chat template, or
+    std::string raw_prompt;                                     // text continued as it is (no template)
+    bool raw = false;
     int max_tokens = 256;
     float temperature = 0.0f;
+    float top_p = 1.0f;
     uint64_t seed = 0;
     bool ignore_eos = false;
+    std::vector<std::string> stop;  // the answer ends before the first of these
+    std::string json_schema;        // a JSON Schema (serialized); empty: no grammar
 };
 
 inline std::string out;  // one write per step
 
-inline void emit_error(const std::string & id, const std::string & msg) {
-    out += "{\"id\":" + json::quote(id) + ",\"error\":" + json::quote(msg) + "}\n";
+// An error line; `code` tells a refusal of the request (context_overflow, bad_request) from a failure.
+inline void emit_error(const std::string & id, const std::string & msg, const char * code = "inference_failed") {
+    out += "{\"id\":" + quote(id) + ",\"error\":" + quote(msg) + ",\"code\":\"" + code + "\"}\n";
 }
 
 inline void flush_out() {
@@ -64,19 +81,61 @@ inline std::string take_utf8(std::string & pending, bool final) {
     return done;
 }
 
-inline bool parse_request(const json::Value & v, Request & r, std::string & why) {
-    r.id = v.str("id");
-    const json::Value * msgs = v.get("messages");
-    if (!msgs || msgs->type != json::Value::Array || msgs->items.empty()) { why = "messages must be a non-empty array"; return false; }
-    for (const auto & m : msgs->items) {
-        if (m.type != json::Value::Object) { why = "each message must be an object"; return false; }
-        r.messages.emplace_back(m.str("role"), m.str("content"));
+// A field of a request line, or the fallback when it is absent; false (with `why`) when it has the wrong type.
+template <typename T>
+inline bool field(const json & v, const char * key, T & out, std::string & why) {
+    const auto it = v.find(key);
+    if (it == v.end() || it->is_null()) return true;
+    bool ok;
+    if constexpr (std::is_same_v<T, bool>) ok = it->is_boolean();
+    else if constexpr (std::is_arithmetic_v<T>) ok = it->is_number();
+    else ok = it->is_string();
+    if (!ok) { why = std::string(key) + " has the wrong type"; return false; }
+    out = it->get<T>();
+    return true;
+}
+
+inline bool parse_request(const json & v, Request & r, std::string & why) {
+    if (const auto id = v.find("id"); id != v.end()) r.id = id->is_string() ? id->get<std::string>() : id->dump();
+    const auto msgs = v.find("messages");
+    const auto raw = v.find("prompt");
+    if (raw != v.end()) {
+        if (!raw->is_string() || msgs != v.end()) { why = "prompt must be a string, and comes without messages"; return false; }
+        r.raw = true;
+        r.raw_prompt = raw->get<std::string>();
+    } else {
+        if (msgs == v.end() || !msgs->is_array() || msgs->empty()) { why = "messages must be a non-empty array"; return false; }
+        for (const auto & m : *msgs) {
+            if (!m.is_object()) { why = "each message must be an object"; return false; }
+            std::string role, content;
+            if (!field(m, "role", role, why) || !field(m, "content", content, why)) return false;
+            r.messages.emplace_back(std::move(role), std::move(content));
+        }
     }
-    r.max_tokens = static_cast<int>(v.num("max_tokens", 256));
-    r.temperature = static_cast<float>(v.num("temperature", 0));
+    if (const auto stop = v.find("stop"); stop != v.end() && !stop->is_null()) {
+        if (!stop->is_array()) { why = "stop must be an array of strings"; return false; }
+        for (const auto & s : *stop) {
+            if (!s.is_string()) { why = "stop must be an array of strings"; return false; }
+            if (!s.get<std::string>().empty()) r.stop.push_back(s.get<std::string>());
+        }
+    }
+    if (const auto schema = v.find("json_schema"); schema != v.end() && !schema->is_null()) {
+        if (!schema->is_object()) { why = "json_schema must be an object"; return false; }
+        r.json_schema = schema->dump();
+    }
+    double top_p = 1;
+    if (!field(v, "top_p", top_p, why)) return false;
+    if (!(top_p > 0 && top_p <= 1)) { why = "top_p must be in (0, 1]"; return false; }
+    r.top_p = static_cast<float>(top_p);
+    double max_tokens = 256, temperature = 0;
+    if (!field(v, "max_tokens", max_tokens, why) || !field(v, "temperature", temperature, why) ||
+        !field(v, "ignore_eos", r.ignore_eos, why)) return false;
+    r.max_tokens = static_cast<int>(max_tokens);
+    r.temperature = static_cast<float>(temperature);
     // Without a seed, a random one.
-    r.seed = v.get("seed") ? static_cast<uint64_t>(v.num("seed", 0)) : std::random_device{}();
-    r.ignore_eos = v.boolean("ignore_eos", false);
+    double seed = -1;
+    if (!field(v, "seed", seed, why)) return false;
+    r.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
     if (r.max_tokens < 1) { why = "max_tokens must be at least 1"; return false; }
     return true;
 }

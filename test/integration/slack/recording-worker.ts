@@ -1,11 +1,11 @@
 import { startWorkerRuntime } from "../../../src/app/worker-runtime.ts";
 import type { Config } from "../../../src/config.ts";
-import type { GenerateRequest } from "../../../src/inference/engine.ts";
+import type { ChatTurnsRequest } from "../../../src/inference/engine.ts";
 import type { Logger } from "../../../src/logger.ts";
 
 export interface RecordingWorker {
-  /** Every request the engine received, in order: what the model was actually shown. */
-  requests: GenerateRequest[];
+  /** Every chat-turn request (all the answering path sends) the engine received, in order: what the model was shown. */
+  requests: ChatTurnsRequest[];
   close(): Promise<void>;
 }
 
@@ -15,15 +15,16 @@ export interface RecordingWorker {
  */
 export async function startRecordingWorker(config: Config, logger: Logger): Promise<RecordingWorker> {
   if (!config.llm.modelPath) throw new Error("MODEL_PATH is needed");
-  const requests: GenerateRequest[] = [];
+  const requests: ChatTurnsRequest[] = [];
   const runtime = await startWorkerRuntime(config, logger, {
     wrapEngine: (engine) => ({
       description: engine.description,
       capacity: engine.capacity,
       generate: (request, options) => {
-        requests.push(request);
+        if ("prompt" in request) requests.push(request);
         return engine.generate(request, options);
       },
+      countTokens: (request) => engine.countTokens(request),
       close: () => engine.close(),
     }),
   });
