@@ -44,7 +44,9 @@ export interface Service {
 }
 
 export async function startService(env: Record<string, string>, role = "all"): Promise<Service> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "start", role], {
+  // BENCH_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/cli/main.ts", "start", role], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -120,6 +122,8 @@ class Stream {
 }
 
 export interface ClosedLoopResult {
+  /** The service process's CPU time (user + system) per reply: what the gateway and worker cost. */
+  serviceCpuMsPerReply: number;
   conversations: number;
   seconds: number;
   replies: number;
@@ -187,6 +191,7 @@ export async function closedLoop(
   const accept: number[] = [];
   const reply: number[] = [];
   const errors: Record<string, number> = {};
+  const cpuBefore = await cpuMsOf(service.pid);
   const started = performance.now();
   const deadline = started + seconds * 1000;
   await Promise.all(
@@ -202,12 +207,14 @@ export async function closedLoop(
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpuMs = (await cpuMsOf(service.pid)) - cpuBefore;
   for (const c of convs) {
     accounting.observe(c.stream.seen);
     c.stream.close();
   }
   const report = await accounting.settle(30_000);
   return {
+    serviceCpuMsPerReply: round(cpuMs / Math.max(1, reply.length), 3),
     conversations,
     seconds: round(elapsed),
     replies: reply.length,
@@ -240,11 +247,14 @@ export async function commandsPerMessage(
   const accounting = new Accounting(admin, prefix);
   // Warm the conversation (first message loads lazily initialised parts).
   await ask(service.baseUrl, c, "warm up", accounting);
+  // Only the service's own connections count (the Redis may serve others): its sockets, by process id.
+  const own = await socketsOf(service.pid);
   const names = new Map<string, string>();
   for (const line of String(await admin.call("CLIENT", "LIST")).split("\n")) {
     const addr = /addr=(\S+)/.exec(line)?.[1];
     const name = /name=(\S*)/.exec(line)?.[1];
-    if (addr) names.set(addr, name || "unnamed");
+    if (addr && own.has(addr.split(":").pop() ?? ""))
+      names.set(addr, (name || "unnamed").replace(/^[^:]*:\{[^}]*\}:.*$/, "bullmq"));
   }
   const lines: string[] = [];
   const m = await monitor.monitor();
@@ -262,8 +272,8 @@ export async function commandsPerMessage(
   let roundTrips = 0;
   for (const line of lines) {
     const [source = "", command = ""] = line.split(" ");
-    const name = names.get(source) ?? "bench";
-    if (name === "bench") continue;
+    const name = names.get(source);
+    if (name === undefined) continue;
     byConnection[name] = (byConnection[name] ?? 0) + 1;
     byCommand[command] = (byCommand[command] ?? 0) + 1;
     if (command === "MULTI") inMulti.add(source);
@@ -285,6 +295,27 @@ export async function commandsPerMessage(
         .map(([k, v]) => [k, per(v)]),
     ),
   };
+}
+
+/** The local ports of a process's TCP connections (from `ss`), to tell its Redis connections apart. */
+async function socketsOf(pid: number): Promise<Set<string>> {
+  const { execFileSync } = await import("node:child_process");
+  const out = execFileSync("ss", ["-tnpH"], { encoding: "utf8" });
+  const ports = new Set<string>();
+  for (const line of out.split("\n")) {
+    if (!line.includes(`pid=${pid},`)) continue;
+    const local = line.trim().split(/\s+/)[3] ?? "";
+    ports.add(local.split(":").pop() ?? "");
+  }
+  return ports;
+}
+
+/** CPU time a process has used so far, in ms (utime + stime from /proc; clock ticks of 10 ms). */
+async function cpuMsOf(pid: number): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function rssOf(pid: number): Promise<number> {
@@ -380,6 +411,7 @@ export async function runClosedLoopBench(
         r.acceptP99,
         r.replyP50,
         r.replyP99,
+        r.serviceCpuMsPerReply,
         Object.values(r.errors).reduce((a, b) => a + b, 0),
         r.lost,
         r.duplicated,

@@ -56,6 +56,7 @@ export class WebchatAdapter implements ChannelAdapter {
         logger: logger.child({ component: "webchat" }),
         bodyLimit,
         tenantOf: guard.siteOf,
+        conversationOf: guard.conversationOf,
         userOf: guard.userOf,
       }),
     );

@@ -5,7 +5,7 @@ import { sendError } from "../../src/http/http-app.ts";
 import type { Logger } from "../../src/logger.ts";
 import { verifyIdentity } from "./identity.ts";
 import type { OriginPolicy, WebchatSite } from "./origin-policy.ts";
-import type { WebchatStore } from "./webchat-store.ts";
+import type { WebchatConversation, WebchatStore } from "./webchat-store.ts";
 
 export interface WebchatGuardOptions {
   policy: OriginPolicy;
@@ -29,6 +29,7 @@ export class WebchatGuard {
   readonly #o: WebchatGuardOptions;
   readonly #sites = new WeakMap<Request, WebchatSite>();
   readonly #users = new WeakMap<Request, string>();
+  readonly #conversations = new WeakMap<Request, WebchatConversation>();
 
   constructor(options: WebchatGuardOptions) {
     this.#o = options;
@@ -47,6 +48,9 @@ export class WebchatGuard {
 
   /** The verified user id of a conversation-creating request, when its page passed one. */
   readonly userOf = (req: Request): string | undefined => this.#users.get(req);
+
+  /** The conversation a request's URL names, as the guard already loaded it (saves a second read). */
+  readonly conversationOf = (req: Request): WebchatConversation | undefined => this.#conversations.get(req);
 
   async #origin(req: Request, res: Response, next: NextFunction): Promise<void> {
     const origin = req.headers.origin;
@@ -136,6 +140,7 @@ export class WebchatGuard {
       if (conversation && conversation.tenant !== this.siteOf(req)) {
         throw new GatewayError(ErrorCode.OriginRefused, "This conversation belongs to another site.");
       }
+      if (conversation) this.#conversations.set(req, conversation);
       next();
     } catch (error) {
       sendError(res, asCodedError(error));

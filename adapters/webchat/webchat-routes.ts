@@ -31,6 +31,8 @@ export interface WebchatRoutesOptions {
   bodyLimit: string;
   /** Tenant for a new conversation (one site per gateway unless the request says otherwise). */
   tenantOf: (req: Request) => string;
+  /** The conversation a request names, when the guard already loaded it. */
+  conversationOf?: (req: Request) => WebchatConversation | undefined;
   /** User id for a new conversation (anonymous unless the site verifies identities). */
   userOf?: (req: Request) => string | undefined;
   /** Every SSE connection sends a comment this often so proxies keep it open. @defaultValue 15000 */
@@ -55,7 +57,7 @@ export function webchatRoutes(o: WebchatRoutesOptions): Router {
   ): Promise<{ claims: SessionClaims; conversation: WebchatConversation }> => {
     const id = String(req.params.id);
     const claims = o.tokens.verify(tokenFrom(req.headers.authorization, req.query.token), id);
-    const conversation = await o.store.get(id);
+    const conversation = o.conversationOf?.(req) ?? (await o.store.get(id));
     if (!conversation) {
       throw new GatewayError(
         ErrorCode.ConversationNotFound,
@@ -113,7 +115,8 @@ export function webchatRoutes(o: WebchatRoutesOptions): Router {
         replyTo: { conversationId: conversation.id },
         ...(body.data.lang ? { lang: body.data.lang } : {}),
       });
-      await o.store.touch(conversation.id);
+      // Keeps the session alive while it is used; nothing waits on it.
+      void o.store.touch(conversation.id).catch(() => undefined);
       // handedOff: a person has the conversation; no answer will stream for this message.
       res.status(202).json({
         messageId: submission.messageId,

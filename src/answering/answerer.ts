@@ -1,7 +1,8 @@
 import type { AnswerKind } from "../conversation/conversations.ts";
 import { buildPrompt, citationsUsed, NO_ANSWER_TEXT } from "../conversation/prompt-builder.ts";
 import type { Turn } from "../conversation/turn.ts";
-import type { Engine } from "../inference/engine.ts";
+import { ErrorCode, isCodedError } from "../errors.ts";
+import type { Engine, GenerateResult } from "../inference/engine.ts";
 import type { Citation, Snippet } from "../knowledge/citation.ts";
 import { composeExcerptAnswer } from "../knowledge/excerpt-answer.ts";
 import type { Retriever } from "../knowledge/retriever.ts";
@@ -81,11 +82,7 @@ export class Answerer {
       // The excerpt quotes only its best sources and marks them [n]: cite those, not every snippet.
       return { ...base, text, kind: "excerpt", citations: citationsUsed(text, snippets) };
     }
-    const prompt = buildPrompt({ question: job.question, snippets, history: await history() });
-    const result = await o.engine.generate(
-      { ...prompt, maxTokens: o.maxAnswerTokens, temperature: o.temperature, seed: seedFor(job.messageId) },
-      { signal, onText },
-    );
+    const result = await this.#generate(job, snippets, await history(), onText, signal);
     const text = result.text.trim();
     return {
       ...base,
@@ -97,5 +94,41 @@ export class Answerer {
       ...(result.promptTokens !== undefined ? { promptTokens: result.promptTokens } : {}),
       ...(result.cachedPromptTokens !== undefined ? { cachedPromptTokens: result.cachedPromptTokens } : {}),
     };
+  }
+
+  /**
+   * Generates from the sources and the last turns; when they do not fit the model's context, the oldest
+   * turns go first, then the weakest sources, rather than failing the answer.
+   */
+  async #generate(
+    job: AnswerJob,
+    snippets: Snippet[],
+    history: Turn[],
+    onText: (chunk: string) => void,
+    signal: AbortSignal,
+  ): Promise<GenerateResult> {
+    const o = this.#o;
+    const engine = o.engine as Engine;
+    let turns = history;
+    let sources = snippets;
+    for (;;) {
+      const prompt = buildPrompt({ question: job.question, snippets: sources, history: turns });
+      try {
+        return await engine.generate(
+          {
+            ...prompt,
+            maxTokens: o.maxAnswerTokens,
+            temperature: o.temperature,
+            seed: seedFor(job.messageId),
+          },
+          { signal, onText },
+        );
+      } catch (error) {
+        if (!isCodedError(error) || error.code !== ErrorCode.ContextOverflow) throw error;
+        if (turns.length > 0) turns = turns.slice(1);
+        else if (sources.length > 1) sources = sources.slice(0, -1);
+        else throw error;
+      }
+    }
   }
 }

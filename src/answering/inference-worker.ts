@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { ContextStore } from "../conversation/context-store.ts";
 import type { AnswerKind } from "../conversation/conversations.ts";
 import type { Turn } from "../conversation/turn.ts";
-import { ErrorCode } from "../errors.ts";
+import { ErrorCode, isCodedError } from "../errors.ts";
 import type { Snippet } from "../knowledge/citation.ts";
 import type { Logger } from "../logger.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
@@ -282,7 +282,9 @@ export class InferenceWorker {
         { jobId: job.id, attempt: job.attemptsMade + 1, err: (error as Error).message },
         "answer failed",
       );
-      if (job.attemptsMade + 1 >= attempts) {
+      // A question too long for the model's context does not fit on a retry either.
+      const tooLong = isCodedError(error) && error.code === ErrorCode.ContextOverflow;
+      if (tooLong || job.attemptsMade + 1 >= attempts) {
         await this.#finishError(
           data,
           ErrorCode.InferenceFailed,
