@@ -95,8 +95,10 @@ export class ConversationManager implements Conversations {
       );
     }
     const messageId = messageIdFor(msg);
+    // The duplicate check and what the gate reads share one round trip.
+    const [seen, prepared] = await Promise.all([ledger.exists(messageId), this.#o.gate?.prepare?.(msg)]);
     // A redelivery is not counted against limits: it only heals a lost enqueue (see #enqueue).
-    if (await ledger.exists(messageId)) return this.#enqueue(msg, text, messageId, true);
+    if (seen) return this.#enqueue(msg, text, messageId, true);
     let release: (enqueued: boolean) => void;
     try {
       release = await this.#admission.admit(msg);
@@ -106,7 +108,7 @@ export class ConversationManager implements Conversations {
     }
     let enqueued = false;
     try {
-      const submission = await this.#enqueue(msg, text, messageId, false);
+      const submission = await this.#enqueue(msg, text, messageId, false, prepared);
       enqueued = !submission.duplicate && !submission.handedOff;
       return submission;
     } finally {
@@ -114,11 +116,17 @@ export class ConversationManager implements Conversations {
     }
   }
 
-  async #enqueue(msg: InboundMessage, text: string, messageId: string, seen: boolean): Promise<Submission> {
+  async #enqueue(
+    msg: InboundMessage,
+    text: string,
+    messageId: string,
+    seen: boolean,
+    prepared?: unknown,
+  ): Promise<Submission> {
     const { ledger, metrics, gate } = this.#o;
     const ref = conversationRefOf(msg);
     if (!seen && gate) {
-      const decision = await gate.decide(msg, text);
+      const decision = await gate.decide(msg, text, prepared);
       if (decision.action === "silent") return { messageId, duplicate: false, handedOff: true };
       if (decision.action === "reply") return this.#replyFixed(msg, messageId, decision.text);
     }

@@ -14,6 +14,11 @@ export type GateDecision =
  * answered, and analytics once it is accepted (its outcome is recorded by the worker that answers it).
  */
 export interface SubmissionGate {
-  decide(message: InboundMessage, text: string): Promise<GateDecision>;
+  /**
+   * Reads what `decide` needs, without side effects, so that it can share a round trip with the
+   * duplicate check; `decide` then takes its result.
+   */
+  prepare?(message: InboundMessage): Promise<unknown>;
+  decide(message: InboundMessage, text: string, prepared?: unknown): Promise<GateDecision>;
   accepted(message: InboundMessage, messageId: string): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { asCodedError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { asksForBot, asksForPerson } from "./handoff-intents.ts";
 import { type HandoffService, handoffIdOf } from "./handoff-service.ts";
-import type { RedisHandoffStates } from "./handoff-state.ts";
+import type { PeekedHandoff, RedisHandoffStates } from "./handoff-state.ts";
 
 /** Told to a user who typed "back to bot" in a handed-off conversation. */
 export const RELEASED_TEXT = "You're back with the bot. Ask me anything.";
@@ -49,9 +49,14 @@ export class SupportGate implements SubmissionGate {
     this.#log = options.logger.child({ component: "support-gate" });
   }
 
-  async decide(message: InboundMessage, text: string): Promise<GateDecision> {
+  async prepare(message: InboundMessage): Promise<{ open: PeekedHandoff | undefined }> {
+    return { open: await this.#o.states.peek(conversationRefOf(message)) };
+  }
+
+  async decide(message: InboundMessage, text: string, prepared?: unknown): Promise<GateDecision> {
     const ref = conversationRefOf(message);
-    const open = await this.#o.states.byRef(ref);
+    const open =
+      prepared === undefined ? await this.#o.states.peek(ref) : (prepared as { open?: PeekedHandoff }).open;
     if (open) {
       if (asksForBot(text)) {
         await this.#o.handoff()?.release(open.id, `${message.channel}:${message.userId}`);

@@ -19,6 +19,9 @@ export interface OpenHandoff {
   followUps: number;
 }
 
+/** What deciding about a new message needs to know of a hand-off. */
+export type PeekedHandoff = Pick<OpenHandoff, "id" | "userId" | "status">;
+
 export interface FollowUp {
   at: number;
   userId: string;
@@ -115,6 +118,14 @@ export class RedisHandoffStates implements HandoffStates {
 
   byRef(ref: ConversationRef): Promise<OpenHandoff | undefined> {
     return this.get(handoffIdOf(ref));
+  }
+
+  /** Whether a conversation is handed off, and to whom it belongs: one command, for every message. */
+  async peek(ref: ConversationRef): Promise<PeekedHandoff | undefined> {
+    const id = handoffIdOf(ref);
+    const [found, userId, status] = await this.#redis.hmget(this.stateKey(id), "id", "userId", "status");
+    if (!found) return undefined;
+    return { id, userId: userId ?? "", status: status === "human" ? "human" : "waiting" };
   }
 
   /** Open handoffs, oldest first; ids whose state expired are dropped from the index on the way. */
