@@ -26,7 +26,7 @@ describe("support loop over Teams (fake Bot Framework connector, real CloudAdapt
         ADMIN_TOKENS: `curator:${CURATOR}`,
       },
       adapters: (config) => {
-        adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0, retry: { baseDelayMs: 50 } });
+        adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0 });
         return [adapter];
       },
     });
