@@ -112,6 +112,7 @@ export class DeliveryQueue<T extends { v: number }> {
   readonly #queue: Queue;
   readonly #log: Logger;
   readonly #abort = new AbortController();
+  readonly #inflight = new Set<Promise<void>>();
   #worker: Worker | undefined;
   #counts: DeliveryCounts = { pending: 0, active: 0, deadLetters: 0 };
 
@@ -201,17 +202,19 @@ export class DeliveryQueue<T extends { v: number }> {
     const worker = this.#worker;
     this.#worker = undefined;
     if (worker) {
+      // No new jobs; those in flight get the grace period (BullMQ's own graceful close has no time limit).
+      await worker.pause(true).catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;
-      const graceful = worker.close().then(() => true);
-      const late = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), graceMs);
-      });
-      const finished = await Promise.race([graceful, late]).catch(() => false);
+      const finished = await Promise.race([
+        Promise.allSettled([...this.#inflight]).then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), graceMs);
+        }),
+      ]);
       clearTimeout(timer);
-      if (!finished) {
-        this.#abort.abort();
-        await worker.close(true).catch(() => undefined);
-      }
+      if (!finished) this.#abort.abort();
+      // Forced past the grace period: locks are no longer renewed, so another gateway takes those over.
+      await worker.close(!finished).catch(() => undefined);
     }
     await this.#queue.close().catch(() => undefined);
   }
@@ -275,7 +278,13 @@ export class DeliveryQueue<T extends { v: number }> {
         await job.updateData(this.#spec.schema.parse(payload));
       },
     };
-    await this.#spec.deliver(parsed.data, attempt);
+    const work = this.#spec.deliver(parsed.data, attempt);
+    this.#inflight.add(work);
+    try {
+      await work;
+    } finally {
+      this.#inflight.delete(work);
+    }
   }
 
   #count(outcome: string): void {
