@@ -240,6 +240,19 @@ export class SlackAdapter implements ChannelAdapter {
     return { feedback: this.#feedback !== undefined, handoff: (this.#handoff?.destinations.length ?? 0) > 0 };
   }
 
+  /**
+   * A person's reply in a thread without a mention (seen with the `message.channels` subscription) is not
+   * for the bot, but in a handed-off thread it means support has taken the conversation (as when an
+   * agent mentions the bot there): the hand-off is marked taken by a person.
+   */
+  async #noteThreadReply(event: SlackMessageEvent, teamId: string | undefined): Promise<void> {
+    const { channel, user, ts, thread_ts: threadTs } = event;
+    const human = event.bot_id === undefined && event.subtype === undefined && user !== this.#botUserId;
+    if (!this.#handoff || !human || !channel || !user || !teamId || !threadTs || threadTs === ts) return;
+    const ref = { channel: "slack" as const, tenant: teamId, conversationKey: `${channel}:${threadTs}` };
+    await this.#handoff.personReplied(ref, user);
+  }
+
   async #onMessage(event: SlackMessageEvent, body: Record<string, unknown>, botUserId: string | undefined) {
     const ctx = this.#ctx;
     const log = this.#log;
@@ -250,6 +263,7 @@ export class SlackAdapter implements ChannelAdapter {
     const selection = selectMessage(event, teamId, botUserId ?? this.#botUserId);
     if (!selection.handle) {
       log.debug({ reason: selection.reason }, "slack message ignored");
+      await this.#noteThreadReply(event, teamId);
       return;
     }
     const eventId = typeof body.event_id === "string" ? body.event_id : undefined;
