@@ -4,6 +4,13 @@ import type { z } from "zod";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
+import {
+  countDeliveries,
+  type DeadLetter,
+  type DeliveryCounts,
+  listDeadLetters,
+  retryDeadLetters,
+} from "./dead-letters.ts";
 
 /**
  * A failed send the platform asked us to repeat later (429 with Retry-After, 412, a 5xx). Throw it from a
@@ -79,22 +86,6 @@ export interface DeliveryQueueOptions {
   keepFailedSeconds: number;
   metrics: Metrics;
   logger: Logger;
-}
-
-/** How many jobs a queue holds, by state (sampled). */
-export interface DeliveryCounts {
-  pending: number;
-  active: number;
-  deadLetters: number;
-}
-
-/** One dead letter, as an operator reads it. */
-export interface DeadLetter {
-  id: string;
-  name: string;
-  attempts: number;
-  reason: string;
-  failedAt: number | undefined;
 }
 
 /**
@@ -221,12 +212,7 @@ export class DeliveryQueue<T extends { v: number }> {
 
   /** Reads the job counts (for /metrics and /readyz). */
   async sample(): Promise<DeliveryCounts> {
-    const c = await this.#queue.getJobCounts("waiting", "delayed", "prioritized", "active", "failed");
-    this.#counts = {
-      pending: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0),
-      active: c.active ?? 0,
-      deadLetters: c.failed ?? 0,
-    };
+    this.#counts = await countDeliveries(this.#queue);
     const labels = { channel: this.channel, queue: this.queueName };
     this.#o.metrics.deliveryDeadLetters.set(labels, this.#counts.deadLetters);
     this.#o.metrics.deliveryPending.set(labels, this.#counts.pending + this.#counts.active);
@@ -246,22 +232,13 @@ export class DeliveryQueue<T extends { v: number }> {
   }
 
   /** The newest dead letters (what an operator inspects before retrying or dropping them). */
-  async deadLetters(limit = 50): Promise<DeadLetter[]> {
-    const jobs = await this.#queue.getFailed(0, Math.max(0, limit - 1));
-    return jobs.map((job) => ({
-      id: String(job.id),
-      name: job.name,
-      attempts: job.attemptsMade,
-      reason: job.failedReason,
-      failedAt: job.finishedOn,
-    }));
+  deadLetters(limit = 50): Promise<DeadLetter[]> {
+    return listDeadLetters(this.#queue, limit);
   }
 
   /** Sends every dead letter again (after the platform or the configuration was fixed). */
-  async retryDeadLetters(): Promise<number> {
-    const jobs = await this.#queue.getFailed(0, -1);
-    for (const job of jobs) await job.retry("failed");
-    return jobs.length;
+  retryDeadLetters(): Promise<number> {
+    return retryDeadLetters(this.#queue);
   }
 
   async #run(job: Job): Promise<void> {

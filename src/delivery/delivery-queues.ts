@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
-import { type DeliveryCounts, DeliveryQueue, type DeliverySpec } from "./delivery-queue.ts";
+import type { DeliveryCounts } from "./dead-letters.ts";
+import { DeliveryQueue, type DeliverySpec } from "./delivery-queue.ts";
 
 export interface DeliveryQueuesOptions {
   /** A plain connection (adding jobs, counts). */
