@@ -252,8 +252,9 @@ export class TeamsAdapter implements ChannelAdapter {
         res,
         coded.status >= 500
           ? new GatewayError(
-              coded.code === ErrorCode.Internal ? ErrorCode.Internal : coded.code,
+              coded.code,
               "The activity could not be processed; Teams will deliver it again.",
+              coded.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: coded.retryAfterSeconds },
             )
           : coded,
       );
