@@ -6,11 +6,13 @@
 // imports test/ or bench/.
 const ORDER = [
   "src/errors.ts",
+  "src/security/",
   "src/config.ts",
   "src/logger.ts",
   "src/metrics.ts",
   "src/redis/",
   "src/http/",
+  "src/delivery/",
   "src/tiny-model/",
   "src/inference/",
   "src/knowledge/",

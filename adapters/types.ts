@@ -4,6 +4,7 @@ import type { Conversations } from "../src/conversation/conversations.ts";
 import type { FeedbackService } from "../src/conversation/feedback.ts";
 import type { Channel, ConversationRef } from "../src/conversation/inbound-message.ts";
 import type { RateLimiter } from "../src/conversation/rate-limiter.ts";
+import type { DeliveryQueueFactory } from "../src/delivery/delivery-queues.ts";
 import type { HandoffService } from "../src/handoff/handoff-service.ts";
 import type { Logger } from "../src/logger.ts";
 import type { ChannelKeys } from "../src/redis/keyspace.ts";
@@ -67,6 +68,12 @@ export interface AdapterContext {
   logger: Logger;
   metrics: ChannelMetrics;
   limits: ChannelLimits;
+  /**
+   * Creates the channel's outbound delivery queues (BullMQ, under the keyspace's bull prefix, named
+   * `<channel>-<name>`): every message a channel sends after the inbound request is answered goes
+   * through one, for retries, Retry-After, take-over when a gateway dies, dead letters and metrics.
+   */
+  queues: DeliveryQueueFactory;
   /** Shared fixed-window rate limits (per user, per IP). */
   rateLimiter: RateLimiter;
   /** Stores votes on answers with their turns (absent: channels show no vote buttons). */
@@ -87,6 +94,13 @@ export interface ChannelAdapter {
   start(): Promise<void>;
   /** Stops taking new messages and lets deliveries in flight finish. */
   stop(): Promise<void>;
+  /** The full names of the delivery queues the channel creates (privacy erasure scans them). */
+  readonly deliveryQueues?: readonly string[];
+  /**
+   * Posts a support person's reply into a handed-off conversation (the admin API's "reply as a person").
+   * Needs `init`.
+   */
+  replyAsPerson?(ref: ConversationRef, text: string): Promise<void>;
   /** Extra lines for /readyz (e.g. "teams: JWT validation OFF"). */
   readiness?(): Record<string, unknown>;
   /**

@@ -133,10 +133,14 @@ const envSchema = z.object({
   MICROSOFT_APP_TENANT_ID: optionalString,
   MICROSOFT_APP_TYPE: z.enum(["MultiTenant", "SingleTenant"]).default("MultiTenant"),
   TEAMS_ALLOWED_TENANTS: list.default([]),
+  // Microsoft's own bot hosts only: *.trafficmanager.net is any Azure customer's to register.
   TEAMS_SERVICE_URL_ALLOWLIST: list.default([
+    "smba.trafficmanager.net",
     "*.botframework.com",
-    "*.trafficmanager.net",
     "*.teams.microsoft.com",
+    "smba.infra.gcc.teams.microsoft.com",
+    "smba.infra.gov.teams.microsoft.us",
+    "smba.infra.dod.teams.microsoft.us",
   ]),
   TEAMS_HANDOFF_CONVERSATION: optionalString,
 

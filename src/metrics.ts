@@ -91,10 +91,30 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     labelNames: ["channel", "reason"] as const,
     registers: [registry],
   });
-  const webhookDeliveries = new Counter({
-    name: "sgw_handoff_webhook_deliveries_total",
-    help: "Handoff webhook delivery attempts, by outcome (delivered, retry, gave_up)",
-    labelNames: ["outcome"] as const,
+  // Outbound deliveries (Slack, Teams, the hand-off webhook), one BullMQ queue each.
+  const deliveries = new Counter({
+    name: "sgw_deliveries_total",
+    help: "Outbound delivery attempts, by channel, queue and outcome (delivered, retry, dead)",
+    labelNames: ["channel", "queue", "outcome"] as const,
+    registers: [registry],
+  });
+  const deliverySeconds = new Histogram({
+    name: "sgw_delivery_seconds",
+    help: "Time from storing an outbound message to its delivery, by channel and queue",
+    labelNames: ["channel", "queue"] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const deliveryDeadLetters = new Gauge({
+    name: "sgw_delivery_dead_letters",
+    help: "Outbound messages given up after their attempts and kept for an operator (sampled at scrape)",
+    labelNames: ["channel", "queue"] as const,
+    registers: [registry],
+  });
+  const deliveryPending = new Gauge({
+    name: "sgw_delivery_pending",
+    help: "Outbound messages waiting, retrying or being sent (sampled at scrape)",
+    labelNames: ["channel", "queue"] as const,
     registers: [registry],
   });
   // The report's figures over its window (REPORT_WINDOW_DAYS), recomputed at scrape time from the
@@ -147,7 +167,10 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     feedback,
     handoffs,
     gaps,
-    webhookDeliveries,
+    deliveries,
+    deliverySeconds,
+    deliveryDeadLetters,
+    deliveryPending,
     report,
   };
 }

@@ -1,25 +1,22 @@
 import { App, type Receiver, webApi } from "@slack/bolt";
 import type { Config } from "../../src/config.ts";
 import type { FeedbackService } from "../../src/conversation/feedback.ts";
+import type { ConversationRef } from "../../src/conversation/inbound-message.ts";
 import { asCodedError, ConfigError } from "../../src/errors.ts";
 import type { HandoffService } from "../../src/handoff/handoff-service.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { AdapterContext, ChannelAdapter } from "../types.ts";
 import { boltLogger } from "./bolt-logger.ts";
-import type { AnswerControls } from "./slack-blocks.ts";
-import { SlackDelivery } from "./slack-delivery.ts";
+import { SlackAnswers } from "./slack-answers.ts";
+import { type AnswerControls, escapeMrkdwn } from "./slack-blocks.ts";
+import { slackErrorCode } from "./slack-delivery-errors.ts";
 import { SlackEventDedupe } from "./slack-event-dedupe.ts";
 import { SlackHandoffDestination } from "./slack-handoff-destination.ts";
-import { SlackHttpReceiver } from "./slack-http-receiver.ts";
+import { createSlackHttpReceiver } from "./slack-http-receiver.ts";
 import { registerInteractions } from "./slack-interactions.ts";
-import {
-  type SlackMessageEvent,
-  type SlackReplyTarget,
-  selectMessage,
-  toInboundMessage,
-} from "./slack-message.ts";
-import { SlackOutbox } from "./slack-outbox.ts";
-import { type StreamingSupport, slackErrorCode } from "./slack-reply-sink.ts";
+import { type SlackMessageEvent, selectMessage, toInboundMessage } from "./slack-message.ts";
+import { SlackPosts } from "./slack-posts.ts";
+import type { StreamingSupport } from "./slack-reply-sink.ts";
 import { SlackSocketReceiver } from "./slack-socket-receiver.ts";
 
 export interface SlackAdapterOptions {
@@ -27,18 +24,15 @@ export interface SlackAdapterOptions {
   appendIntervalMs?: number;
   /** See SlackReplySink. @defaultValue 1000 */
   updateIntervalMs?: number;
-  /** See SlackHttpReceiver. @defaultValue 2500 */
+  /** Socket Mode: longest time an envelope's ack is held while the message is accepted. @defaultValue 2500 */
   ackDeadlineMs?: number;
-  /** Retries of a failed Web API call (429s included) before an answer is given up. @defaultValue 5 */
+  /** Retries of a failed Web API call (429s included) inside one delivery attempt. @defaultValue 5 */
   apiRetries?: number;
   /** Per-request Web API timeout in milliseconds (then retried). @defaultValue 20000 */
   apiTimeoutMs?: number;
-  /** How long an owed answer stays with the gateway delivering it without renewal. @defaultValue 30000 */
-  outboxLeaseMs?: number;
-  /** How often owed answers nobody delivers are taken over. @defaultValue 15000 */
-  sweepIntervalMs?: number;
+  /** Answers one gateway streams at once. @defaultValue 200 */
+  answerConcurrency?: number;
 }
-
 export type SlackTransport = "http" | "socket";
 
 /**
@@ -70,8 +64,10 @@ export class SlackAdapter implements ChannelAdapter {
   readonly channel = "slack" as const;
   readonly #slack: Config["slack"];
   readonly #options: SlackAdapterOptions;
+  readonly deliveryQueues = ["slack-answers", "slack-posts"] as const;
   readonly #streaming: StreamingSupport = { enabled: true };
-  #delivery: SlackDelivery | undefined;
+  #answers: SlackAnswers | undefined;
+  #posts: SlackPosts | undefined;
   #ctx: AdapterContext | undefined;
   #log: Logger | undefined;
   #bolt: App | undefined;
@@ -88,7 +84,7 @@ export class SlackAdapter implements ChannelAdapter {
   }
 
   async init(context: AdapterContext): Promise<void> {
-    const { logger, redis, keys, limits } = context;
+    const { logger, redis, keys, limits, queues } = context;
     const slack = this.#slack;
     const log = logger.child({ component: "slack" });
     this.#ctx = context;
@@ -138,11 +134,11 @@ export class SlackAdapter implements ChannelAdapter {
             clientOptions,
             ...(this.#options.ackDeadlineMs ? { ackDeadlineMs: this.#options.ackDeadlineMs } : {}),
           })
-        : new SlackHttpReceiver({
-            app: context.routes,
+        : createSlackHttpReceiver({
+            routes: context.routes,
             signingSecret: slack.signingSecret as string,
+            boltLogger: bLogger,
             logger: log,
-            ...(this.#options.ackDeadlineMs ? { ackDeadlineMs: this.#options.ackDeadlineMs } : {}),
           });
     const bolt = new App({
       token: slack.botToken,
@@ -159,21 +155,21 @@ export class SlackAdapter implements ChannelAdapter {
 
     this.#feedback = context.feedback;
     // One client (one request queue) for every Web API call, so a 429 pauses them all.
-    const handoff = this.#handoffService(context, bolt.client);
+    const posts = new SlackPosts(queues, bolt.client);
+    this.#posts = posts;
+    const handoff = context.handoff;
+    if (slack.handoffChannel) handoff?.register(new SlackHandoffDestination(posts, slack.handoffChannel));
     this.#handoff = handoff;
-    this.#delivery = new SlackDelivery({
+    this.#answers = new SlackAnswers({
+      queues,
       client: bolt.client,
       conversations: context.conversations,
-      outbox: new SlackOutbox({
-        redis,
-        keys,
-        ...(this.#options.outboxLeaseMs ? { leaseMs: this.#options.outboxLeaseMs } : {}),
-      }),
       streaming: this.#streaming,
       controls: () => this.#controls(),
       logger: log,
       followTimeoutMs: limits.answerTimeoutMs + 60_000,
-      ...(this.#options.sweepIntervalMs ? { sweepIntervalMs: this.#options.sweepIntervalMs } : {}),
+      keepDeliveredSeconds: limits.dedupeTtlSeconds,
+      ...(this.#options.answerConcurrency ? { concurrency: this.#options.answerConcurrency } : {}),
       ...(this.#options.appendIntervalMs !== undefined
         ? { appendIntervalMs: this.#options.appendIntervalMs }
         : {}),
@@ -188,7 +184,7 @@ export class SlackAdapter implements ChannelAdapter {
     bolt.event("message", async ({ event, body, context: c }) => {
       await this.#onMessage(event as SlackMessageEvent, body, c.botUserId);
     });
-    registerInteractions(bolt, { feedback: this.#feedback, handoff, logger: log });
+    registerInteractions(bolt, { feedback: this.#feedback, handoff, posts, logger: log });
     bolt.use(async ({ body, next }) => {
       const type = (body as { event?: { type?: string } }).event?.type ?? (body as { type?: string }).type;
       if (type !== "app_mention" && type !== "message" && type !== "block_actions") {
@@ -207,21 +203,36 @@ export class SlackAdapter implements ChannelAdapter {
   }
 
   async start(): Promise<void> {
-    await this.#bolt?.start();
-    this.#delivery?.start();
+    // Over HTTP the receiver is a route on the gateway's server: there is nothing of Bolt's to start.
+    if (this.#transport === "socket") await this.#bolt?.start();
+    this.#posts?.queue.start();
+    this.#answers?.queue.start();
   }
 
   async stop(): Promise<void> {
-    await this.#bolt?.stop().catch(() => undefined);
-    await this.#delivery?.stop(this.#ctx?.limits.shutdownGraceMs ?? 0);
+    if (this.#transport === "socket") await this.#bolt?.stop().catch(() => undefined);
+    const grace = this.#ctx?.limits.shutdownGraceMs ?? 0;
+    await Promise.all([this.#answers?.queue.close(grace), this.#posts?.queue.close(grace)]);
   }
 
   readiness(): Record<string, unknown> {
     return {
       transport: this.#transport,
       streaming: this.#streaming.enabled,
-      answering: this.#delivery?.inflight ?? 0,
+      // As of the last /metrics scrape.
+      answers: this.#answers?.queue.counts,
+      posts: this.#posts?.queue.counts,
     };
+  }
+
+  /** A person's reply (admin API) into the user's thread: the conversation key is `<channel>:<thread ts>`. */
+  async replyAsPerson(ref: ConversationRef, text: string): Promise<void> {
+    const posts = this.#posts;
+    if (!posts) throw new Error("The Slack channel is not initialised.");
+    const colon = ref.conversationKey.indexOf(":");
+    const channel = colon < 0 ? ref.conversationKey : ref.conversationKey.slice(0, colon);
+    const threadTs = colon < 0 ? undefined : ref.conversationKey.slice(colon + 1);
+    await posts.post({ channel, ...(threadTs ? { threadTs } : {}), text: escapeMrkdwn(text) });
   }
 
   /** Decided per answer: other channels may register handoff destinations after this one started. */
@@ -229,24 +240,30 @@ export class SlackAdapter implements ChannelAdapter {
     return { feedback: this.#feedback !== undefined, handoff: (this.#handoff?.destinations.length ?? 0) > 0 };
   }
 
-  /** The shared handoff service, with the support channel registered when SLACK_HANDOFF_CHANNEL is set. */
-  #handoffService(context: AdapterContext, client: webApi.WebClient): HandoffService | undefined {
-    const channel = this.#slack.handoffChannel;
-    const service = context.handoff;
-    if (channel) service?.register(new SlackHandoffDestination(client, channel));
-    return service;
+  /**
+   * A person's reply in a thread without a mention (seen with the `message.channels` subscription) is not
+   * for the bot, but in a handed-off thread it means support has taken the conversation (as when an
+   * agent mentions the bot there): the hand-off is marked taken by a person.
+   */
+  async #noteThreadReply(event: SlackMessageEvent, teamId: string | undefined): Promise<void> {
+    const { channel, user, ts, thread_ts: threadTs } = event;
+    const human = event.bot_id === undefined && event.subtype === undefined && user !== this.#botUserId;
+    if (!this.#handoff || !human || !channel || !user || !teamId || !threadTs || threadTs === ts) return;
+    const ref = { channel: "slack" as const, tenant: teamId, conversationKey: `${channel}:${threadTs}` };
+    await this.#handoff.personReplied(ref, user);
   }
 
   async #onMessage(event: SlackMessageEvent, body: Record<string, unknown>, botUserId: string | undefined) {
     const ctx = this.#ctx;
     const log = this.#log;
-    const bolt = this.#bolt;
-    const delivery = this.#delivery;
-    if (!ctx || !log || !bolt || !this.#dedupe || !delivery) return;
+    const answers = this.#answers;
+    const posts = this.#posts;
+    if (!ctx || !log || !this.#dedupe || !answers || !posts) return;
     const teamId = typeof body.team_id === "string" ? body.team_id : undefined;
     const selection = selectMessage(event, teamId, botUserId ?? this.#botUserId);
     if (!selection.handle) {
       log.debug({ reason: selection.reason }, "slack message ignored");
+      await this.#noteThreadReply(event, teamId);
       return;
     }
     const eventId = typeof body.event_id === "string" ? body.event_id : undefined;
@@ -254,36 +271,35 @@ export class SlackAdapter implements ChannelAdapter {
       log.info({ eventId }, "slack event already handled; dropped");
       return;
     }
-    const inbound = toInboundMessage(selection.reply, selection.text);
-    let submission: Awaited<ReturnType<AdapterContext["conversations"]["submit"]>>;
+    const reply = selection.reply;
+    const inbound = toInboundMessage(reply, selection.text);
     try {
-      submission = await ctx.conversations.submit(inbound);
+      const submission = await ctx.conversations.submit(inbound);
+      // Handed off to a person: the message went to the handoff's follow-up log; the bot stays quiet.
+      if (!submission.handedOff) {
+        // Stored before Slack gets its 200; for a message accepted before (a retry after a crash between
+        // accepting and storing), the job id makes this a no-op when the answer is already owed.
+        await answers.accept(submission.messageId, reply, inbound.conversationKey);
+      }
+      if (submission.duplicate)
+        log.info({ messageId: submission.messageId }, "slack message already accepted");
     } catch (error) {
       const coded = asCodedError(error);
       if (coded.status >= 400 && coded.status < 500) {
         // The person's message was refused (empty, too long, rate-limited): tell them; a retry would not help.
         log.info({ code: coded.code }, "slack message refused");
         if (eventId) await this.#dedupe.done(eventId);
-        delivery.track(this.#notice(bolt.client, selection.reply, coded.message));
+        await posts.post({
+          channel: reply.channel,
+          threadTs: reply.threadTs,
+          text: escapeMrkdwn(coded.message),
+          about: { channel: "slack", userId: reply.userId },
+        });
         return;
       }
       if (eventId) await this.#dedupe.release(eventId);
       throw error;
     }
     if (eventId) await this.#dedupe.done(eventId);
-    if (submission.duplicate) {
-      log.info({ messageId: submission.messageId }, "slack message already accepted; not answered twice");
-      return;
-    }
-    // Handed off to a person: the message went to the handoff's follow-up log; the bot stays quiet.
-    if (submission.handedOff) return;
-    await delivery.accept(submission.messageId, selection.reply, inbound.conversationKey);
-  }
-
-  async #notice(client: webApi.WebClient, reply: SlackReplyTarget, text: string): Promise<void> {
-    await client.chat
-      .postMessage({ channel: reply.channel, thread_ts: reply.threadTs, text })
-      .then(() => undefined)
-      .catch((error: unknown) => this.#log?.warn({ err: slackErrorCode(error) }, "slack notice not posted"));
   }
 }

@@ -44,15 +44,25 @@ export function escapeMrkdwn(text: string): string {
 /** "[1] Title" as a link when the source has a public URL, else with its path in the knowledge folder. */
 export function citationMrkdwn(citation: Citation): string {
   const label = escapeMrkdwn(`[${citation.n}] ${citation.title}`).replace(/\|/g, "¦");
-  if (citation.url && /^https?:\/\//i.test(citation.url))
-    return `<${citation.url.replace(/[<>|]/g, "")}|${label}>`;
+  const url = linkTarget(citation.url);
+  if (url) return `<${url}|${label}>`;
   return `${label} (${escapeMrkdwn(citation.path)})`;
 }
 
-/** Plain-text form of the sources, for notifications and the `text` fallback. */
+/** A knowledge URL as a bare mrkdwn link, or undefined when it is not http(s) (javascript:, data:, ...). */
+function linkTarget(url: string | undefined): string | undefined {
+  return url && /^https?:\/\//i.test(url) ? url.replace(/[<>|\s]/g, "") : undefined;
+}
+
+/** Plain-text form of the sources, for notifications and the `text` fallback (mrkdwn, escaped). */
 export function citationsText(citations: Citation[]): string {
   if (citations.length === 0) return "";
-  return `\n\nSources: ${citations.map((c) => (c.url ? `[${c.n}] ${c.title} <${c.url}>` : `[${c.n}] ${c.title}`)).join(" · ")}`;
+  const one = (c: Citation) => {
+    const label = escapeMrkdwn(`[${c.n}] ${c.title}`);
+    const url = linkTarget(c.url);
+    return url ? `${label} <${url}>` : label;
+  };
+  return `\n\nSources: ${citations.map(one).join(" · ")}`;
 }
 
 /** The sources and the buttons that follow an answer (what `chat.stopStream` appends). */

@@ -1,35 +1,26 @@
-import type { App, Receiver, ReceiverEvent } from "@slack/bolt";
-import express, { type Request, type Response, type Router } from "express";
+import { type App, type Logger as BoltLogger, ExpressReceiver, type ReceiverEvent } from "@slack/bolt";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import { asCodedError, type CodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
+import { asCodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import { verifySlackSignature } from "./slack-signature.ts";
 
 export interface SlackHttpReceiverOptions {
-  /** The channel's router on the gateway; the receiver mounts one POST route on it. */
-  app: Router;
+  /** The channel's router on the gateway (mounted at `/`); the receiver adds one POST route to it. */
+  routes: Router;
   signingSecret: string;
+  boltLogger: BoltLogger;
   logger: Logger;
   /** @defaultValue "/slack/events" */
   path?: string;
-  /**
-   * Longest time an Events API request is held while the message is being accepted; Slack gives up
-   * (and retries) after 3 s, so answer 200 before that even if accepting is slow.
-   * @defaultValue 2500
-   */
-  ackDeadlineMs?: number;
-  /** Largest body accepted. @defaultValue "1mb" */
-  bodyLimit?: string;
 }
-
-type Body = Record<string, unknown>;
 
 /** Envelope types the adapter acts on: Events API callbacks and button clicks. */
 const HANDLED_TYPES = new Set(["event_callback", "block_actions"]);
 
 /**
  * The least of each envelope that Bolt reads without checking (it throws a TypeError on anything
- * less): a signed but malformed body gets a 400 instead of a 500 that Slack would retry.
+ * less): a signed but malformed body gets a 400 instead of a 500 that Slack would retry. This is the one
+ * check Bolt lacks; the fuzz tests found the 500s it prevents.
  */
 const EnvelopeSchema = z.discriminatedUnion("type", [
   z.object({
@@ -45,201 +36,119 @@ const EnvelopeSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
+/** Bolt answers its own refusals with an empty body; ours say what happened (the gateway's JSON shape). */
+const REFUSALS: Record<number, GatewayError> = {
+  400: new GatewayError(ErrorCode.MalformedJson, "The request body is not valid JSON or form data."),
+  401: new GatewayError(
+    ErrorCode.Unauthorized,
+    "The Slack signature is missing, does not match, or is more than five minutes old: check SLACK_SIGNING_SECRET.",
+  ),
+  413: new GatewayError(ErrorCode.PayloadTooLarge, "The request body is too large."),
+};
+
+function codedRefusals(_req: Request, res: Response, next: NextFunction): void {
+  const send = res.send.bind(res);
+  res.send = ((body?: unknown) => {
+    const refusal = body === undefined ? REFUSALS[res.statusCode] : undefined;
+    if (refusal) {
+      res.type("application/json");
+      return send(JSON.stringify(errorBody(refusal)));
+    }
+    return send(body);
+  }) as Response["send"];
+  next();
+}
+
 /**
- * A Bolt receiver mounted on the gateway's own HTTP server (Bolt's ExpressReceiver wants a server of its
- * own). It verifies the signature on the raw bytes before parsing anything, answers url_verification,
- * and hands everything else to `app.processEvent`.
- *
- * Acknowledgement: Bolt acks Events API requests before listeners run, but this receiver holds the HTTP
- * response until the listeners finish, so a 200 means the message was durably accepted (a 500 makes
- * Slack retry). Interactive payloads are answered as soon as the listener calls `ack()`.
+ * Bolt's `ExpressReceiver` on the gateway's own HTTP server: Bolt verifies the signature (HMAC over the
+ * raw body, five-minute window), parses JSON and form bodies, answers `url_verification` and `ssl_check`,
+ * and with `processBeforeResponse` holds the HTTP response until the listeners have accepted the message,
+ * so a 200 means accepted and a failure answers 5xx (Slack delivers again). In front of Bolt's dispatch
+ * sits the envelope check above; envelopes this bot does not handle are acknowledged without reaching
+ * Bolt's listeners.
  */
-export class SlackHttpReceiver implements Receiver {
-  readonly #options: Required<Omit<SlackHttpReceiverOptions, "app" | "logger">>;
-  readonly #express: Router;
-  readonly #logger: Logger;
-  #bolt: App | undefined;
-  #accepting = false;
+class EnvelopeCheckingReceiver extends ExpressReceiver {
+  readonly #log: Logger;
 
-  constructor({
-    app,
-    signingSecret,
-    logger,
-    path = "/slack/events",
-    ackDeadlineMs = 2500,
-    bodyLimit = "1mb",
-  }: SlackHttpReceiverOptions) {
-    this.#express = app;
-    this.#logger = logger.child({ component: "slack-receiver" });
-    this.#options = { signingSecret, path, ackDeadlineMs, bodyLimit };
-    // A route-level raw parser: the signature covers the exact bytes, so no JSON parser may run first.
-    this.#express.post(path, express.raw({ type: () => true, limit: bodyLimit }), (req, res) => {
-      void this.#handle(req, res);
-    });
+  constructor(options: ConstructorParameters<typeof ExpressReceiver>[0], log: Logger) {
+    super(options);
+    this.#log = log;
   }
 
-  init(app: App): void {
-    this.#bolt = app;
+  override init(bolt: App): void {
+    // ExpressReceiver calls only `processEvent` on the app: it gets the checked dispatch.
+    super.init({ processEvent: (event: ReceiverEvent) => this.#dispatch(bolt, event) } as unknown as App);
   }
 
-  async start(): Promise<void> {
-    this.#accepting = true;
-  }
-
-  async stop(): Promise<void> {
-    this.#accepting = false;
-  }
-
-  async #handle(req: Request, res: Response): Promise<void> {
-    const raw: unknown = req.body;
-    if (!Buffer.isBuffer(raw)) {
-      // Another body parser consumed the stream before this route: the signature cannot be checked.
-      this.#logger.error(
-        "the Slack route received a parsed body; mount JSON parsers per route, not globally",
-      );
-      this.#fail(res, new GatewayError(ErrorCode.Internal, "The Slack endpoint is misconfigured."));
-      return;
+  async #dispatch(bolt: App, event: ReceiverEvent): Promise<void> {
+    const body: unknown = event.body;
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw new GatewayError(ErrorCode.BadRequest, "The request body must be a JSON object.");
     }
-    try {
-      verifySlackSignature({
-        signingSecret: this.#options.signingSecret,
-        timestamp: req.header("x-slack-request-timestamp"),
-        signature: req.header("x-slack-signature"),
-        rawBody: raw,
-      });
-    } catch (error) {
-      this.#logger.warn({ code: asCodedError(error).code }, "slack request refused: bad signature");
-      this.#fail(res, asCodedError(error));
-      return;
-    }
-    let body: Body;
-    try {
-      body = parseSlackBody(raw, req.header("content-type"));
-    } catch (error) {
-      this.#fail(res, asCodedError(error));
-      return;
-    }
-    if (body.type === "url_verification") {
-      res.status(200).json({ challenge: body.challenge });
-      return;
-    }
-    if (body.type === "app_rate_limited") {
+    const type = String((body as { type?: unknown }).type);
+    if (type === "app_rate_limited") {
       // Slack is dropping this workspace's events for a minute: worth an operator's attention.
-      this.#logger.warn(
-        { team: body.team_id, minute: body.minute_rate_limited },
-        "slack rate-limited event delivery",
-      );
-      res.status(200).end();
+      const { team_id: team, minute_rate_limited: minute } = body as Record<string, unknown>;
+      this.#log.warn({ team, minute }, "slack rate-limited event delivery");
+      await event.ack();
       return;
     }
-    if (body.ssl_check !== undefined) {
-      res.status(200).end();
-      return;
-    }
-    if (!HANDLED_TYPES.has(String(body.type))) {
+    if (!HANDLED_TYPES.has(type)) {
       // Signed by Slack but nothing this bot handles (slash commands, shortcuts, views, unknown shapes):
       // acknowledged so Slack does not retry, and kept out of Bolt, which assumes a well-formed envelope.
-      this.#logger.debug({ type: String(body.type) }, "slack request type not handled; acknowledged");
-      res.status(200).end();
+      this.#log.debug({ type }, "slack request type not handled; acknowledged");
+      await event.ack();
       return;
     }
     if (!EnvelopeSchema.safeParse(body).success) {
-      this.#fail(
-        res,
-        new GatewayError(ErrorCode.BadRequest, `Malformed Slack ${String(body.type)} payload.`),
-      );
-      return;
+      throw new GatewayError(ErrorCode.BadRequest, `Malformed Slack ${type} payload.`);
     }
-    if (!this.#accepting || this.#bolt === undefined) {
-      this.#fail(
-        res,
-        new GatewayError(ErrorCode.Busy, "The Slack channel is not started yet; Slack will retry."),
-      );
-      return;
-    }
-    await this.#dispatch(this.#bolt, body, req, res);
-  }
-
-  async #dispatch(bolt: App, body: Body, req: Request, res: Response): Promise<void> {
-    const isEvent = body.type === "event_callback";
-    let responded = false;
-    let ackResponse: unknown;
-    const send = (payload: unknown) => {
-      if (responded) return;
-      responded = true;
-      if (payload === undefined || payload === "") res.status(200).end();
-      else if (typeof payload === "string") res.status(200).type("text/plain").send(payload);
-      else res.status(200).json(payload);
-    };
-    const timer = setTimeout(() => {
-      if (!responded)
-        this.#logger.warn(
-          { ms: this.#options.ackDeadlineMs },
-          "slack request still processing; acknowledging",
-        );
-      send(ackResponse);
-    }, this.#options.ackDeadlineMs);
-    const retryNum = Number(req.header("x-slack-retry-num"));
-    const event: ReceiverEvent = {
-      body,
+    let acked = false;
+    await bolt.processEvent({
+      ...event,
       ack: async (response?: unknown) => {
-        ackResponse = response;
-        if (!isEvent) send(response);
+        acked = true;
+        await event.ack(response as never);
       },
-      retryNum: Number.isInteger(retryNum) ? retryNum : undefined,
-      retryReason: req.header("x-slack-retry-reason") ?? undefined,
-    };
-    try {
-      await bolt.processEvent(event);
-      send(ackResponse);
-    } catch (error) {
-      const coded = asCodedError(error);
-      this.#logger.error({ code: coded.code, err: error }, "slack event processing failed");
-      // Not acknowledged yet: a 500 makes Slack deliver again, and the dedupe keys were released.
-      if (!responded) {
-        responded = true;
-        res.status(coded.status >= 400 && coded.status < 500 ? coded.status : 500).json(errorBody(coded));
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #fail(res: Response, error: CodedError): void {
-    res.status(error.status).json(errorBody(error));
+    });
+    // A click on a button no listener knows: acknowledged, or Slack shows the user an error.
+    if (!acked) await event.ack();
   }
 }
 
-/**
- * Events API requests are JSON; interactive payloads (buttons) are form-encoded with one `payload` field
- * holding JSON; slash commands are plain form fields.
- * @throws GatewayError malformed_json / bad_request
- */
-export function parseSlackBody(raw: Buffer, contentType: string | undefined): Body {
-  const text = raw.toString("utf8");
-  const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type === "application/x-www-form-urlencoded") {
-    const form = new URLSearchParams(text);
-    const payload = form.get("payload");
-    if (payload === null) return Object.fromEntries(form.entries());
-    return parseObject(payload);
-  }
-  if (type === "application/json" || type === "") return parseObject(text);
-  throw new GatewayError(
-    ErrorCode.BadRequest,
-    `Unsupported content type "${type}": Slack sends JSON or form data.`,
+/** Mounts Bolt's ExpressReceiver on the channel's router and returns it for `new App({ receiver })`. */
+export function createSlackHttpReceiver(options: SlackHttpReceiverOptions): ExpressReceiver {
+  const path = options.path ?? "/slack/events";
+  const log = options.logger.child({ component: "slack-receiver" });
+  const router = express.Router();
+  router.post(path, codedRefusals);
+  const receiver = new EnvelopeCheckingReceiver(
+    {
+      signingSecret: options.signingSecret,
+      logger: options.boltLogger,
+      endpoints: path,
+      router,
+      processBeforeResponse: true,
+      processEventErrorHandler: async ({ error, response }) => {
+        if (response.headersSent) return false;
+        const coded = asCodedError(error);
+        const clientError = coded.status >= 400 && coded.status < 500;
+        if (!clientError) log.error({ code: coded.code, err: error }, "slack event processing failed");
+        // Not acknowledged: a 5xx makes Slack deliver again (the dedupe keys were released). Internal
+        // details stay in the log.
+        const shown = clientError
+          ? coded
+          : new GatewayError(
+              ErrorCode.Internal,
+              "The event could not be accepted; Slack will deliver it again.",
+            );
+        response.writeHead(clientError ? coded.status : 500, { "content-type": "application/json" });
+        response.end(JSON.stringify(errorBody(shown)));
+        return true;
+      },
+    },
+    log,
   );
-}
-
-function parseObject(text: string): Body {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new GatewayError(ErrorCode.MalformedJson, "The request body is not valid JSON.");
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new GatewayError(ErrorCode.BadRequest, "The request body must be a JSON object.");
-  }
-  return parsed as Body;
+  options.routes.use(router);
+  return receiver;
 }

@@ -4,11 +4,20 @@ import type { ConversationRef } from "../../src/conversation/inbound-message.ts"
 import { asCodedError } from "../../src/errors.ts";
 import type { HandoffService } from "../../src/handoff/handoff-service.ts";
 import type { Logger } from "../../src/logger.ts";
-import { ACTION_HANDOFF, ACTION_HANDOFF_RELEASE, ACTION_VOTE_UP, decodeActionValue } from "./slack-blocks.ts";
+import {
+  ACTION_HANDOFF,
+  ACTION_HANDOFF_RELEASE,
+  ACTION_VOTE_UP,
+  decodeActionValue,
+  escapeMrkdwn,
+} from "./slack-blocks.ts";
+import type { SlackPosts } from "./slack-posts.ts";
 
 export interface InteractionDeps {
   feedback: FeedbackService | undefined;
   handoff: HandoffService | undefined;
+  /** Every reply to a click goes through the posts queue. */
+  posts: SlackPosts;
   logger: Logger;
 }
 
@@ -35,7 +44,7 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
   const log = deps.logger.child({ component: "slack-interactions" });
 
   const tell = async (args: ButtonArgs, channel: string, threadTs: string, text: string) => {
-    await args.client.chat.postEphemeral({ channel, user: args.body.user.id, thread_ts: threadTs, text });
+    await deps.posts.post({ channel, ephemeralUser: args.body.user.id, threadTs, text: escapeMrkdwn(text) });
   };
 
   app.action<BlockAction<ButtonAction>>(
@@ -71,7 +80,7 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
     { type: "block_actions", action_id: ACTION_HANDOFF_RELEASE },
     async (args) => {
       await args.ack();
-      const { body, action, client } = args as ButtonArgs;
+      const { body, action } = args as ButtonArgs;
       const channel = body.channel?.id ?? body.container?.channel_id;
       const postTs = body.message?.ts ?? body.container?.message_ts;
       if (!deps.handoff || !action.value || !channel) {
@@ -79,15 +88,15 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
         return;
       }
       const released = await deps.handoff.release(action.value, `slack:${body.user.id}`);
-      await client.chat
-        .postMessage({
+      await deps.posts
+        .post({
           channel,
-          ...(postTs ? { thread_ts: postTs } : {}),
+          ...(postTs ? { threadTs: postTs } : {}),
           text: released
             ? `<@${body.user.id}> returned this conversation to the bot.`
             : "This conversation was already back with the bot.",
         })
-        .catch((error: unknown) => log.warn({ err: asCodedError(error).code }, "release notice not posted"));
+        .catch((error: unknown) => log.warn({ err: asCodedError(error).code }, "release notice not queued"));
     },
   );
 
@@ -113,10 +122,13 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
           ...(link ? { link } : {}),
         });
         if (result.accepted) {
-          await client.chat.postMessage({
+          const notice =
+            result.notice ?? "I've asked a person from support to join; they will reply in this thread.";
+          await deps.posts.post({
             channel: where.channel,
-            thread_ts: where.threadTs,
-            text: `<@${where.userId}> ${result.notice ?? "I've asked a person from support to join; they will reply in this thread."}`,
+            threadTs: where.threadTs,
+            text: `<@${where.userId}> ${notice}`,
+            about: { channel: "slack", userId: where.userId },
           });
         } else {
           await tell(

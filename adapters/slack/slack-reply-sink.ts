@@ -2,7 +2,14 @@ import type { webApi } from "@slack/bolt";
 import type { FinalAnswer, ReplyFailure, ReplySink } from "../../src/conversation/conversations.ts";
 import { ErrorCode, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import { type AnswerControls, answerBlocks, citationsText, trailerBlocks } from "./slack-blocks.ts";
+import {
+  type AnswerControls,
+  answerBlocks,
+  citationsText,
+  escapeMrkdwn,
+  trailerBlocks,
+} from "./slack-blocks.ts";
+import { slackErrorCode } from "./slack-delivery-errors.ts";
 import type { SlackReplyTarget } from "./slack-message.ts";
 
 type WebClient = webApi.WebClient;
@@ -40,9 +47,22 @@ export interface SlackReplySinkOptions {
   updateIntervalMs?: number;
   /** Emoji put on the question while the answer is being made; "" for none. @defaultValue "eyes" */
   workingReaction?: string;
+  /**
+   * A message an earlier attempt began (a gateway that died, a failed final write): this attempt writes
+   * the final answer into it instead of posting a second message.
+   */
+  resume?: PostedMessage | undefined;
+  /** Called once this attempt has begun a message, before any more is written to it. */
+  onPosted?: (posted: PostedMessage) => Promise<void>;
 }
 
 type Mode = "none" | "stream" | "post";
+
+/** The message an attempt began in the thread (kept with the delivery job for a later attempt). */
+export interface PostedMessage {
+  ts: string;
+  mode: "stream" | "post";
+}
 
 /**
  * Renders one answer into a Slack thread: streamed with chat.startStream / appendStream / stopStream
@@ -51,7 +71,8 @@ type Mode = "none" | "stream" | "post";
  * answer but never drops it; the final text always replaces what was streamed.
  */
 export class SlackReplySink implements ReplySink {
-  readonly #o: Required<SlackReplySinkOptions>;
+  readonly #o: Required<Omit<SlackReplySinkOptions, "resume" | "onPosted">> &
+    Pick<SlackReplySinkOptions, "onPosted">;
   readonly #log: Logger;
   #mode: Mode = "none";
   /** ts of the message being written. */
@@ -62,10 +83,20 @@ export class SlackReplySink implements ReplySink {
   #pending = "";
   #lastWriteAt = 0;
   #reacted: Promise<boolean> = Promise.resolve(false);
+  /** Writing into a message an earlier attempt began: nothing is streamed, the final text replaces it. */
+  readonly #resumed: boolean;
 
   constructor(options: SlackReplySinkOptions) {
-    this.#o = { appendIntervalMs: 250, updateIntervalMs: 1000, workingReaction: "eyes", ...options };
+    const { resume, ...rest } = options;
+    this.#o = { appendIntervalMs: 250, updateIntervalMs: 1000, workingReaction: "eyes", ...rest };
     this.#log = options.logger.child({ component: "slack-sink", messageId: options.messageId });
+    this.#resumed = resume !== undefined;
+    if (resume) {
+      this.#mode = resume.mode;
+      this.#ts = resume.ts;
+      // The first attempt put the working reaction on; this one takes it off at the end.
+      this.#reacted = Promise.resolve(true);
+    }
   }
 
   /** Shows at once that the bot is working (a reaction on the question); never throws. */
@@ -85,6 +116,7 @@ export class SlackReplySink implements ReplySink {
   async onChunk(text: string): Promise<void> {
     if (text.length === 0) return;
     this.#pending += text;
+    if (this.#resumed) return;
     try {
       if (this.#mode === "none") await this.#open();
       else if (this.#mode === "stream" && this.#elapsed() >= this.#o.appendIntervalMs) await this.#append();
@@ -97,10 +129,24 @@ export class SlackReplySink implements ReplySink {
 
   async onFinal(answer: FinalAnswer): Promise<void> {
     const value = { messageId: this.#o.messageId, conversationKey: this.#o.conversationKey };
-    const fallback = answer.text + citationsText(answer.citations);
+    // The fallback `text` is mrkdwn, so what the model, the knowledge or the user wrote is escaped.
+    const fallback = escapeMrkdwn(answer.text) + citationsText(answer.citations);
     const { channel, threadTs } = this.#o.target;
     try {
-      if (this.#mode === "stream" && this.#ts) {
+      if (this.#resumed && this.#ts) {
+        // An earlier attempt's message: close its stream if it is still open, then make it the answer.
+        if (this.#mode === "stream") {
+          await this.#o.client.chat.stopStream({ channel, ts: this.#ts }).catch((error: unknown) => {
+            this.#log.debug({ err: slackErrorCode(error) }, "earlier stream already closed");
+          });
+        }
+        await this.#o.client.chat.update({
+          channel,
+          ts: this.#ts,
+          text: fallback,
+          blocks: answerBlocks(answer.text, answer.citations, value, this.#o.controls),
+        });
+      } else if (this.#mode === "stream" && this.#ts) {
         const ts = this.#ts;
         const rest = remainder(this.#sent, this.#pending, answer.text);
         await this.#o.client.chat.stopStream({
@@ -145,7 +191,12 @@ export class SlackReplySink implements ReplySink {
     const note = failureText(failure.code);
     const { channel, threadTs } = this.#o.target;
     try {
-      if (this.#mode === "stream" && this.#ts) {
+      if (this.#resumed && this.#ts) {
+        if (this.#mode === "stream") {
+          await this.#o.client.chat.stopStream({ channel, ts: this.#ts }).catch(() => undefined);
+        }
+        await this.#o.client.chat.update({ channel, ts: this.#ts, text: note, blocks: [] });
+      } else if (this.#mode === "stream" && this.#ts) {
         await this.#o.client.chat.stopStream({
           channel,
           ts: this.#ts,
@@ -155,7 +206,7 @@ export class SlackReplySink implements ReplySink {
         await this.#o.client.chat.update({
           channel,
           ts: this.#ts,
-          text: `${this.#sent}${this.#pending}\n\n_${note}_`,
+          text: `${escapeMrkdwn(this.#sent + this.#pending)}\n\n_${note}_`,
         });
       } else {
         await this.#o.client.chat.postMessage({ channel, thread_ts: threadTs, text: note });
@@ -181,7 +232,7 @@ export class SlackReplySink implements ReplySink {
           recipient_user_id: userId,
           recipient_team_id: teamId,
         });
-        this.#began("stream", started.ts, text);
+        await this.#began("stream", started.ts, text);
         return;
       } catch (error) {
         const code = slackErrorCode(error);
@@ -194,11 +245,15 @@ export class SlackReplySink implements ReplySink {
         }
       }
     }
-    const posted = await this.#o.client.chat.postMessage({ channel, thread_ts: threadTs, text });
-    this.#began("post", posted.ts, text);
+    const posted = await this.#o.client.chat.postMessage({
+      channel,
+      thread_ts: threadTs,
+      text: escapeMrkdwn(text),
+    });
+    await this.#began("post", posted.ts, text);
   }
 
-  #began(mode: Mode, ts: string | undefined, text: string): void {
+  async #began(mode: "stream" | "post", ts: string | undefined, text: string): Promise<void> {
     if (!ts)
       throw new GatewayError(ErrorCode.DeliveryFailed, "Slack accepted the message but returned no ts.");
     this.#mode = mode;
@@ -206,6 +261,10 @@ export class SlackReplySink implements ReplySink {
     this.#sent = text;
     this.#pending = this.#pending.slice(text.length);
     this.#lastWriteAt = Date.now();
+    // Kept with the job before anything else is written: an attempt after this one finishes this message.
+    await this.#o.onPosted?.({ ts, mode }).catch((error: unknown) => {
+      this.#log.warn({ err: (error as Error).message }, "posted message not recorded with its delivery");
+    });
   }
 
   async #append(): Promise<void> {
@@ -224,7 +283,11 @@ export class SlackReplySink implements ReplySink {
   async #update(): Promise<void> {
     if (!this.#ts || this.#pending.length === 0) return;
     const text = this.#sent + this.#pending;
-    await this.#o.client.chat.update({ channel: this.#o.target.channel, ts: this.#ts, text });
+    await this.#o.client.chat.update({
+      channel: this.#o.target.channel,
+      ts: this.#ts,
+      text: escapeMrkdwn(text),
+    });
     this.#sent = text;
     this.#pending = "";
     this.#lastWriteAt = Date.now();
@@ -262,12 +325,6 @@ export function remainder(sent: string, pending: string, final: string): string 
   if ((sent + pending).trim() === final) return pending.trimEnd();
   const shown = sent.trimStart();
   return final.startsWith(shown) ? final.slice(shown.length) : undefined;
-}
-
-/** The Slack platform error code (`{ok:false, error}`), if that is what this is. */
-export function slackErrorCode(error: unknown): string | undefined {
-  const data = (error as { data?: { error?: unknown } } | undefined)?.data;
-  return typeof data?.error === "string" ? data.error : undefined;
 }
 
 function deliveryFailed(error: unknown): GatewayError {

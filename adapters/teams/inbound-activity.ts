@@ -115,6 +115,15 @@ export function botWasAdded(activity: Activity): boolean {
 const entities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
 
 /**
+ * A numeric character reference as HTML reads it: outside Unicode (past U+10FFFF, or too long to be a
+ * number), NUL and lone surrogates become U+FFFD instead of throwing (`&#x110000;` was a 500).
+ */
+function codePoint(n: number): string {
+  if (!Number.isSafeInteger(n) || n <= 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff)) return "\ufffd";
+  return String.fromCodePoint(n);
+}
+
+/**
  * The user's words without markup: Teams puts HTML in `text` when the message was formatted (and
  * leaves `<at>` tags of other people's mentions), which the model should not see as characters.
  */
@@ -124,8 +133,8 @@ export function plainText(text: string): string {
     .replace(/<[^>]*>/g, "")
     .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (match, name: string) => {
       if (name.startsWith("#x") || name.startsWith("#X"))
-        return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
-      if (name.startsWith("#")) return String.fromCodePoint(Number.parseInt(name.slice(1), 10));
+        return codePoint(Number.parseInt(name.slice(2), 16));
+      if (name.startsWith("#")) return codePoint(Number.parseInt(name.slice(1), 10));
       return entities[name.toLowerCase()] ?? match;
     })
     .replace(/[ \t]+/g, " ")

@@ -1,25 +1,19 @@
-import {
-  type Activity,
-  CloudAdapter,
-  type ConversationReference,
-  type InvokeResponse,
-  type TurnContext,
-} from "botbuilder";
+import { type Activity, CloudAdapter, type InvokeResponse, type TurnContext } from "botbuilder";
 import type { AuthenticateRequestResult, BotFrameworkAuthentication } from "botframework-connector";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Config } from "../../src/config.ts";
-import type { Channel } from "../../src/conversation/inbound-message.ts";
+import type { Channel, ConversationRef } from "../../src/conversation/inbound-message.ts";
 import { asCodedError, type CodedError, ErrorCode, errorBody, GatewayError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import type { AdapterContext, ChannelAdapter } from "../types.ts";
+import type { ChannelKeys } from "../../src/redis/keyspace.ts";
+import type { AdapterContext, ChannelAdapter, ChannelRedis } from "../types.ts";
 import { checkActivityShape, serviceUrlAllowed, tenantOf } from "./inbound-activity.ts";
+import { TeamsAnswers } from "./teams-answers.ts";
 import { createTeamsAuthentication, jwtValidationEnabled, type TeamsAuthOptions } from "./teams-auth.ts";
-import { backoffDelay, type DeliveryRetryOptions, TeamsDelivery } from "./teams-delivery.ts";
+import { TeamsConnector } from "./teams-connector.ts";
 import { serviceUrlKey, TeamsHandoffDestination } from "./teams-handoff-destination.ts";
-import { TeamsOutbox } from "./teams-outbox.ts";
-import { TeamsPendingAnswers } from "./teams-pending-answers.ts";
-import { TeamsReplySink } from "./teams-reply-sink.ts";
-import { type FollowRequest, guarded, sentKey, TeamsTurnHandler } from "./teams-turn-handler.ts";
+import { TeamsPosts } from "./teams-posts.ts";
+import { referenceKey, TeamsTurnHandler } from "./teams-turn-handler.ts";
 
 /** Exposes the authenticated overload of processActivity: the adapter authenticates first, itself. */
 class GatewayCloudAdapter extends CloudAdapter {
@@ -31,45 +25,34 @@ class GatewayCloudAdapter extends CloudAdapter {
 export interface TeamsAdapterOptions {
   /** Token validation and outbound credentials (tests point these at local fakes). */
   auth?: TeamsAuthOptions;
-  retry?: DeliveryRetryOptions;
   /** Shortest gap between streaming updates. @defaultValue 1000 */
   streamIntervalMs?: number;
   /** How often "typing" is renewed while a message waits for a worker. @defaultValue 3000 */
   typingIntervalMs?: number;
-  /** How often undelivered answers are retried. @defaultValue 5000 */
-  outboxIntervalMs?: number;
-  /** Outbox attempts before an answer goes to the dead list. @defaultValue 50 */
-  outboxMaxAttempts?: number;
-  /**
-   * How long a gateway's claim on an answer it follows lasts; after that another gateway adopts it.
-   * @defaultValue ANSWER_TIMEOUT_MS + 120 s
-   */
-  followClaimSeconds?: number;
+  /** Answers one gateway delivers at once. @defaultValue 200 */
+  answerConcurrency?: number;
   /** Route of the messaging endpoint. @defaultValue "/api/messages" */
   path?: string;
 }
 
 /**
  * Microsoft Teams through botbuilder's CloudAdapter: POST /api/messages verifies the Bot Framework JWT,
- * refuses replies to servers off the allow-list, enqueues the message, acknowledges, and delivers the
- * answer proactively (streamed in personal chats), keeping undeliverable answers in a Redis outbox.
+ * refuses replies to servers off the allow-list, enqueues the message, stores its answer as owed in the
+ * Teams answers queue, acknowledges, and the queue delivers the answer proactively (streamed in personal
+ * chats) with retries, take-over by another gateway and dead letters.
  */
 export class TeamsAdapter implements ChannelAdapter {
   readonly channel: Channel = "teams";
+  readonly deliveryQueues = ["teams-answers", "teams-posts"] as const;
   private ctx: AdapterContext | undefined;
   private logger: Logger | undefined;
   private cloud: GatewayCloudAdapter | undefined;
   private auth: BotFrameworkAuthentication | undefined;
-  private delivery: TeamsDelivery | undefined;
-  private outbox: TeamsOutbox | undefined;
-  private pending: TeamsPendingAnswers | undefined;
+  private answers: TeamsAnswers | undefined;
+  private posts: TeamsPosts | undefined;
   private handler: TeamsTurnHandler | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private draining: Promise<void> | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
   private validating = false;
-  private outboxSize = 0;
 
   constructor(
     private readonly teams: Config["teams"],
@@ -92,25 +75,51 @@ export class TeamsAdapter implements ChannelAdapter {
     }
     this.auth = createTeamsAuthentication(teams, this.options.auth);
     this.cloud = new GatewayCloudAdapter(this.auth);
-    this.delivery = new TeamsDelivery(this.cloud, teams.appId ?? "", logger, this.options.retry);
-    this.outbox = new TeamsOutbox(context.redis, context.keys);
-    const claimSeconds = this.options.followClaimSeconds ?? Math.ceil(limits.answerTimeoutMs / 1000) + 120;
-    this.pending = new TeamsPendingAnswers(context.redis, context.keys, claimSeconds);
+    const connector = new TeamsConnector(this.cloud, teams.appId ?? "");
+    const posts = new TeamsPosts(context.queues, connector);
+    this.posts = posts;
     // Shared feedback and handoff services, when the gateway provides them.
     const { feedback, handoff } = context;
+    this.answers = new TeamsAnswers({
+      queues: context.queues,
+      connector,
+      conversations: context.conversations,
+      redis: context.redis,
+      keys: context.keys,
+      logger,
+      controls: () => ({
+        handoff: (handoff?.destinations.length ?? 0) > 0,
+        feedback: feedback !== undefined,
+      }),
+      keepSeconds: limits.dedupeTtlSeconds,
+      followTimeoutMs: limits.answerTimeoutMs + 60_000,
+      ...(this.options.streamIntervalMs === undefined
+        ? {}
+        : { streamIntervalMs: this.options.streamIntervalMs }),
+      ...(this.options.typingIntervalMs === undefined
+        ? {}
+        : { typingIntervalMs: this.options.typingIntervalMs }),
+      ...(this.options.answerConcurrency ? { concurrency: this.options.answerConcurrency } : {}),
+    });
     if (handoff && teams.handoffConversation) {
       handoff.register(
-        new TeamsHandoffDestination(this.delivery, context.redis, context.keys, teams.handoffConversation),
+        new TeamsHandoffDestination(posts, context.redis, context.keys, teams.handoffConversation),
       );
     }
+    const answers = this.answers;
     this.handler = new TeamsTurnHandler({
       teams,
       conversations: context.conversations,
       redis: context.redis,
       keys: context.keys,
       logger,
-      pending: this.pending,
-      follow: (request) => this.startFollowing(request),
+      accept: ({ messageId, reference, scope, userId }) =>
+        answers.accept({
+          messageId,
+          reference: reference as Record<string, unknown>,
+          scope,
+          about: { channel: "teams", userId },
+        }),
       feedback,
       handoff,
     });
@@ -135,33 +144,55 @@ export class TeamsAdapter implements ChannelAdapter {
   }
 
   async start(): Promise<void> {
-    const interval = this.options.outboxIntervalMs ?? 5000;
-    this.timer = setInterval(() => {
-      if (this.draining) return;
-      this.draining = this.drainOutbox().finally(() => {
-        this.draining = undefined;
-      });
-    }, interval);
-    this.timer.unref();
+    this.answers?.queue.start();
+    this.posts?.queue.start();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.draining;
-    await Promise.allSettled([...this.inFlight]);
+    const grace = this.ctx?.limits.shutdownGraceMs ?? 0;
+    await Promise.all([this.answers?.queue.close(grace), this.posts?.queue.close(grace)]);
   }
 
   readiness(): Record<string, unknown> {
     return {
       jwtValidation: this.validating ? "on" : "OFF (no MICROSOFT_APP_ID: local development only)",
-      undeliveredAnswers: this.outboxSize,
+      // As of the last /metrics scrape.
+      answers: this.answers?.queue.counts,
+      posts: this.posts?.queue.counts,
     };
   }
 
-  /** Waits for every answer being delivered right now (tests and benchmarks use it). */
+  /** Waits until no answer or post is waiting or being sent (tests and benchmarks use it). */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await Promise.all([this.answers?.queue.idle(), this.posts?.queue.idle()]);
+  }
+
+  /**
+   * A person's reply (admin API) into a handed-off Teams conversation, proactively through the posts
+   * queue, to the conversation reference kept when its user last wrote.
+   * @throws GatewayError not_found when the conversation's reference is no longer kept.
+   */
+  async replyAsPerson(ref: ConversationRef, text: string): Promise<void> {
+    const ctx = this.ctx;
+    const posts = this.posts;
+    if (!ctx || !posts) throw new Error("The Teams channel is not initialised.");
+    const raw = await ctx.redis.get(referenceKey(ctx.keys, ref.conversationKey));
+    if (raw === null) {
+      throw new GatewayError(
+        ErrorCode.NotFound,
+        "This Teams conversation is no longer known to the bot (no message for 30 days); answer in Teams.",
+      );
+    }
+    await posts.post({
+      reference: JSON.parse(raw) as Record<string, unknown>,
+      activity: { type: "message", text, textFormat: "plain" },
+    });
+  }
+
+  /** The conversation reference kept for replies (privacy erasure). */
+  async forget(ref: ConversationRef, store: { redis: ChannelRedis; keys: ChannelKeys }): Promise<number> {
+    return store.redis.del(referenceKey(store.keys, ref.conversationKey));
   }
 
   private async handle(req: Request, res: Response): Promise<void> {
@@ -216,7 +247,17 @@ export class TeamsAdapter implements ChannelAdapter {
     } catch (error) {
       const coded = asCodedError(error);
       this.logger?.error({ err: coded, conversationId: activity.conversation.id }, "teams activity failed");
-      sendError(res, coded);
+      // An internal error's own message (a stack's wording, a library's) stays in the log.
+      sendError(
+        res,
+        coded.status >= 500
+          ? new GatewayError(
+              coded.code,
+              "The activity could not be processed; Teams will deliver it again.",
+              coded.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: coded.retryAfterSeconds },
+            )
+          : coded,
+      );
     }
   }
 
@@ -236,123 +277,6 @@ export class TeamsAdapter implements ChannelAdapter {
       }
     }
     return undefined;
-  }
-
-  private startFollowing(request: FollowRequest): void {
-    const task = this.follow(request).catch(async (err) => {
-      this.logger?.error(
-        { err, conversationId: request.reference.conversation?.id, messageId: request.messageId },
-        "teams answer could not be followed",
-      );
-      // An unknown message will stay unknown; anything else (Redis down) is retried by adoption later.
-      if (asCodedError(err).code === ErrorCode.NotFound) await this.pending?.drop(request.messageId);
-    });
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
-  }
-
-  private async follow({ messageId, reference, scope }: FollowRequest): Promise<void> {
-    const ctx = this.ctx;
-    const delivery = this.delivery;
-    const logger = this.logger;
-    if (!ctx || !delivery || !logger) return;
-    const conversationId = reference.conversation?.id ?? "";
-    const sink = new TeamsReplySink({
-      delivery,
-      reference,
-      scope,
-      messageId,
-      logger,
-      handoff: (ctx.handoff?.destinations.length ?? 0) > 0,
-      feedback: ctx.feedback !== undefined,
-      ...(this.options.streamIntervalMs === undefined
-        ? {}
-        : { streamIntervalMs: this.options.streamIntervalMs }),
-      ...(this.options.typingIntervalMs === undefined
-        ? {}
-        : { typingIntervalMs: this.options.typingIntervalMs }),
-      keep: (id, activity, error) => this.keep(id, reference, activity, error),
-      onDelivered: async (activityIds) => {
-        const ttl = ctx.limits.dedupeTtlSeconds;
-        const multi = ctx.redis.multi();
-        for (const activityId of activityIds)
-          multi.set(sentKey(ctx.keys, conversationId, activityId), messageId, "EX", ttl);
-        await multi.exec();
-        await this.pending?.settle(messageId, ttl);
-      },
-    });
-    await sink.startTyping();
-    try {
-      await ctx.conversations.follow(messageId, guarded(sink, logger, conversationId));
-    } finally {
-      sink.stopTyping();
-    }
-  }
-
-  private async keep(
-    messageId: string,
-    reference: Partial<ConversationReference>,
-    activity: Partial<Activity>,
-    error: unknown,
-  ): Promise<void> {
-    const outbox = this.outbox;
-    if (!outbox) return;
-    this.logger?.error(
-      { err: error, conversationId: reference.conversation?.id, messageId },
-      "teams answer not delivered; kept in the outbox for retry",
-    );
-    await outbox.add({ messageId, reference, activity }, this.options.outboxIntervalMs ?? 5000);
-    // From here the outbox owns the answer; it is no longer pending a follower.
-    await this.pending?.settle(messageId, this.ctx?.limits.dedupeTtlSeconds ?? 86_400);
-    this.outboxSize = await outbox.size();
-  }
-
-  /**
-   * One pass: answers whose follower died are adopted and followed again; due outbox entries are sent
-   * again, and those failing too often go to the dead list.
-   */
-  private async drainOutbox(): Promise<void> {
-    const outbox = this.outbox;
-    const delivery = this.delivery;
-    if (!outbox || !delivery || this.stopping) return;
-    const maxAttempts = this.options.outboxMaxAttempts ?? 50;
-    try {
-      const maxAgeMs = (this.ctx?.limits.dedupeTtlSeconds ?? 86_400) * 1000;
-      for (const orphan of (await this.pending?.adoptOrphans(maxAgeMs)) ?? []) {
-        this.logger?.warn(
-          { conversationId: orphan.reference.conversation?.id, messageId: orphan.messageId },
-          "teams answer had lost its follower; following it again",
-        );
-        this.startFollowing(orphan);
-      }
-      for (const entry of await outbox.claimDue()) {
-        try {
-          await delivery.send(entry.reference, entry.activity);
-          await outbox.done(entry);
-          this.logger?.info(
-            {
-              conversationId: entry.reference.conversation?.id,
-              messageId: entry.messageId,
-              attempts: entry.attempts + 1,
-            },
-            "teams answer delivered from the outbox",
-          );
-        } catch (err) {
-          if (entry.attempts + 1 >= maxAttempts) {
-            await outbox.bury(entry);
-            this.logger?.error(
-              { err, conversationId: entry.reference.conversation?.id, messageId: entry.messageId },
-              "teams answer given up after repeated failures; moved to the outbox dead list",
-            );
-          } else {
-            await outbox.retryLater(entry, backoffDelay(entry.attempts + 1, 5000, 15 * 60_000));
-          }
-        }
-      }
-      this.outboxSize = await outbox.size();
-    } catch (err) {
-      this.logger?.error({ err }, "teams outbox pass failed");
-    }
   }
 }
 

@@ -2,7 +2,7 @@ import type { ConversationReference } from "botbuilder";
 import type { HandoffDestination, HandoffRecord } from "../../src/handoff/handoff-service.ts";
 import type { ChannelKeys } from "../../src/redis/keyspace.ts";
 import type { ChannelRedis } from "../types.ts";
-import type { TeamsDelivery } from "./teams-delivery.ts";
+import type { TeamsPosts } from "./teams-posts.ts";
 
 /** Where the adapter remembers the last serviceUrl Teams used: proactive messages need one. */
 export function serviceUrlKey(keys: ChannelKeys): string {
@@ -28,14 +28,14 @@ function summary(record: HandoffRecord): string {
 
 /**
  * Posts handoff records into one Teams conversation (TEAMS_HANDOFF_CONVERSATION, e.g. a support team's
- * channel id). The serviceUrl is the one Teams last sent an activity from, since a bot cannot know its
- * region's connector otherwise.
+ * channel id), through the Teams posts queue. The serviceUrl is the one Teams last sent an activity
+ * from, since a bot cannot know its region's connector otherwise.
  */
 export class TeamsHandoffDestination implements HandoffDestination {
   readonly name = "teams";
 
   constructor(
-    private readonly delivery: TeamsDelivery,
+    private readonly posts: TeamsPosts,
     private readonly redis: ChannelRedis,
     private readonly keys: ChannelKeys,
     private readonly conversationId: string,
@@ -53,6 +53,14 @@ export class TeamsHandoffDestination implements HandoffDestination {
       serviceUrl,
       conversation: { id: this.conversationId, isGroup: true, conversationType: "channel", name: "" },
     };
-    await this.delivery.send(reference, { type: "message", text: summary(record), textFormat: "markdown" });
+    const id = record.id ? `handoff-${record.id}-${record.requestedAt}` : undefined;
+    await this.posts.post(
+      {
+        reference: reference as Record<string, unknown>,
+        activity: { type: "message", text: summary(record), textFormat: "markdown" },
+        about: { channel: record.channel, userId: record.userId },
+      },
+      id,
+    );
   }
 }

@@ -2,19 +2,20 @@ import type { Activity, ConversationReference } from "botbuilder";
 import type { FinalAnswer, ReplyFailure, ReplySink } from "../../src/conversation/conversations.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { TeamsScope } from "./inbound-activity.ts";
-import { backoffDelay, describeSendError, type TeamsDelivery } from "./teams-delivery.ts";
+import { describeSendError, type TeamsConnector, teamsDeliveryError } from "./teams-connector.ts";
 import { renderAnswer, renderFailure, withStream } from "./teams-render.ts";
 
-/** What the sink does with an answer it could not deliver: keep it for a later attempt. */
-export type KeepForRetry = (messageId: string, activity: Partial<Activity>, error: unknown) => Promise<void>;
-
 export interface TeamsReplySinkOptions {
-  delivery: TeamsDelivery;
+  connector: TeamsConnector;
   reference: Partial<ConversationReference>;
   scope: TeamsScope;
   messageId: string;
   logger: Logger;
-  keep: KeepForRetry;
+  /**
+   * Stream in personal chats. Off on a later attempt of a delivery: a stream an earlier attempt opened
+   * cannot be continued, so the answer goes as one message. @defaultValue true
+   */
+  stream?: boolean;
   /** Called with the ids Teams knows the final message by, to map feedback back to the answer. */
   onDelivered?: (activityIds: string[]) => Promise<void>;
   /** Shortest gap between two streaming updates. @defaultValue 1000 (Teams throttles faster streams) */
@@ -33,8 +34,8 @@ export interface TeamsReplySinkOptions {
  * Renders one answer into Teams. In personal chats it uses Teams' streaming protocol: an informative
  * update, cumulative "streaming" updates at most once per interval, then the final message carrying the
  * same streamId. Teams allows streaming in 1:1 chats only, so elsewhere only the final answer is sent.
- * Streaming updates are best effort (the next one carries all the text); the final message is retried
- * and, failing that, kept in the outbox.
+ * Streaming updates are best effort (the next one carries all the text); a final message the connector
+ * does not take throws, and the delivery queue tries the answer again.
  */
 export class TeamsReplySink implements ReplySink {
   private readonly o: TeamsReplySinkOptions;
@@ -49,7 +50,7 @@ export class TeamsReplySink implements ReplySink {
   constructor(options: TeamsReplySinkOptions) {
     this.o = options;
     this.intervalMs = options.streamIntervalMs ?? 1000;
-    this.streaming = options.scope === "personal";
+    this.streaming = options.scope === "personal" && (options.stream ?? true);
   }
 
   /**
@@ -58,7 +59,7 @@ export class TeamsReplySink implements ReplySink {
    */
   async startTyping(): Promise<void> {
     const send = () =>
-      this.o.delivery.send(this.o.reference, { type: "typing" }, { retry: false }).then(
+      this.o.connector.send(this.o.reference, { type: "typing" }).then(
         () => undefined,
         () => undefined,
       );
@@ -118,14 +119,14 @@ export class TeamsReplySink implements ReplySink {
     });
     this.nextUpdateAt = performance.now() + this.intervalMs;
     try {
-      const id = await this.o.delivery.send(this.o.reference, streamed, { retry: false });
+      const id = await this.o.connector.send(this.o.reference, streamed);
       // The first update's id names the stream; every later update and the final message repeat it.
       this.streamId ??= id || undefined;
     } catch (error) {
-      const { status, retryAfterMs } = describeSendError((error as Error).cause ?? error);
-      if (status === 429 || status === 412 || status === 502 || status === 504) {
+      const { status, retryAfterMs } = describeSendError(error);
+      if (status === undefined || status === 429 || status === 412 || status >= 500) {
         // Skip this update and wait longer before the next; it will carry the text skipped here.
-        const wait = Math.max(retryAfterMs ?? 0, backoffDelay(2, this.intervalMs, 30_000));
+        const wait = Math.max(retryAfterMs ?? 0, 2 * this.intervalMs);
         this.nextUpdateAt = performance.now() + wait;
         return;
       }
@@ -139,13 +140,14 @@ export class TeamsReplySink implements ReplySink {
   }
 
   private async deliver(activity: Partial<Activity>): Promise<void> {
+    let id: string;
     try {
-      const id = await this.o.delivery.send(this.o.reference, activity);
-      // For a streamed answer Teams keeps the stream's id for the final message.
-      const ids = [id, this.streamId].filter((x): x is string => typeof x === "string" && x.length > 0);
-      await this.o.onDelivered?.([...new Set(ids)]);
+      id = await this.o.connector.send(this.o.reference, activity);
     } catch (error) {
-      await this.o.keep(this.o.messageId, activity, error);
+      throw teamsDeliveryError(error);
     }
+    // For a streamed answer Teams keeps the stream's id for the final message.
+    const ids = [id, this.streamId].filter((x): x is string => typeof x === "string" && x.length > 0);
+    await this.o.onDelivered?.([...new Set(ids)]);
   }
 }

@@ -16,7 +16,6 @@ import {
   type TeamsScope,
   tenantOf,
 } from "./inbound-activity.ts";
-import type { TeamsPendingAnswers } from "./teams-pending-answers.ts";
 import { isHandoffAction } from "./teams-render.ts";
 
 /** Errors the user caused and can fix: answered in the chat, acknowledged with 200 so Teams does not retry. */
@@ -28,11 +27,12 @@ const userFacing = new Set<string>([
   ErrorCode.HandedOff,
 ]);
 
-/** What the handler needs to start following an accepted message (the adapter runs it after the ack). */
-export interface FollowRequest {
+/** An accepted message whose answer is owed (stored in the answers queue before Teams gets its 200). */
+export interface AnswerRequest {
   messageId: string;
   reference: Partial<ConversationReference>;
   scope: TeamsScope;
+  userId: string;
 }
 
 export interface TeamsTurnHandlerOptions {
@@ -42,15 +42,21 @@ export interface TeamsTurnHandlerOptions {
   redis: ChannelRedis;
   keys: ChannelKeys;
   logger: Logger;
-  /** Who follows which answer; a redelivered activity finds its answer already claimed. */
-  pending: TeamsPendingAnswers;
-  /** Starts delivering an accepted message's answer in the background. */
-  follow: (request: FollowRequest) => void;
+  /** Stores an accepted message's answer as owed; a redelivered activity's adds nothing. */
+  accept: (request: AnswerRequest) => Promise<void>;
   feedback?: Pick<FeedbackService, "record"> | undefined;
   handoff?: Pick<HandoffService, "request"> | undefined;
   /** @defaultValue a one-line introduction */
   welcomeText?: string;
 }
+
+/** A conversation's reference (where proactive messages go: a person's reply after a hand-off). */
+export function referenceKey(keys: ChannelKeys, conversationId: string): string {
+  return keys.key("ref", conversationId);
+}
+
+/** How long a conversation's reference is kept after its last message. */
+export const REFERENCE_TTL_SECONDS = 30 * 86_400;
 
 /** Which Teams activity id carried which answer (feedback arrives naming the activity). */
 export function sentKey(keys: ChannelKeys, conversationId: string, activityId: string): string {
@@ -132,11 +138,18 @@ export class TeamsTurnHandler {
       await context.sendActivity(coded.message);
       return;
     }
+    // Where a person's reply goes if the conversation is handed off (now or later).
+    await this.o.redis.set(
+      referenceKey(this.o.keys, activity.conversation.id),
+      JSON.stringify(reference),
+      "EX",
+      REFERENCE_TTL_SECONDS,
+    );
     // A conversation handed off to a person gets no bot answer: nothing was enqueued, nothing to follow.
     if (submission.handedOff) return;
-    // One follower per answer: a redelivered activity (same id) finds the claim and adds nothing.
-    const request: FollowRequest = { messageId: submission.messageId, reference, scope };
-    if (await this.o.pending.claim({ ...request, acceptedAt: Date.now() })) this.o.follow(request);
+    // Stored before Teams gets its 200, also for a redelivered activity (the job id dedupes): the first
+    // delivery may have been accepted by a gateway that died before storing its answer.
+    await this.o.accept({ messageId: submission.messageId, reference, scope, userId: message.userId });
   }
 
   private async onFeedback(context: TurnContext): Promise<void> {

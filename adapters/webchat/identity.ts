@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { ErrorCode, GatewayError } from "../../src/errors.ts";
+import { hmacSha256, verifyHmac } from "../../src/security/hmac.ts";
 import type { WebchatSite } from "./origin-policy.ts";
 
 /** What the host page passes to start a conversation as a known user. */
@@ -14,7 +14,7 @@ export interface IdentityClaim {
  * so a visitor cannot claim someone else's id.
  */
 export function signUserId(secret: string, userId: string): string {
-  return createHmac("sha256", secret).update(userId, "utf8").digest("hex");
+  return hmacSha256(secret, userId, "hex");
 }
 
 /**
@@ -47,12 +47,7 @@ export function verifyIdentity(site: WebchatSite, claim: IdentityClaim): string 
       "This site cannot verify identities (no identity secret is configured); remove userId/userHash or configure WEBCHAT_IDENTITY_SECRET.",
     );
   }
-  const expected = Buffer.from(signUserId(site.identitySecret, userId), "hex");
-  const given =
-    typeof userHash === "string" && /^[0-9a-f]{64}$/i.test(userHash)
-      ? Buffer.from(userHash, "hex")
-      : undefined;
-  if (!given || !timingSafeEqual(expected, given)) {
+  if (typeof userHash !== "string" || !verifyHmac(site.identitySecret, userId, userHash, "hex")) {
     throw new GatewayError(
       ErrorCode.Unauthorized,
       "The identity signature does not match: userHash must be the hex HMAC-SHA256 of userId with the site's identity secret.",

@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { ErrorCode, GatewayError } from "../../src/errors.ts";
+import { hmacSha256, verifyHmac } from "../../src/security/hmac.ts";
 
 /** What a web-chat session token carries: the one conversation it opens, its user, and its expiry. */
 export interface SessionClaims {
@@ -69,13 +69,11 @@ export class SessionTokens {
   }
 
   #sign(body: string): string {
-    return createHmac("sha256", this.#secret).update(body).digest("base64url");
+    return hmacSha256(this.#secret, body, "base64url");
   }
 
   #matches(body: string, signature: string): boolean {
-    const expected = Buffer.from(this.#sign(body));
-    const given = Buffer.from(signature);
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    return verifyHmac(this.#secret, body, signature, "base64url");
   }
 }
 

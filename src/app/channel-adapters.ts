@@ -9,7 +9,9 @@ import type { Conversations } from "../conversation/conversations.ts";
 import type { FeedbackService } from "../conversation/feedback.ts";
 import type { ConversationRef } from "../conversation/inbound-message.ts";
 import type { RateLimiter } from "../conversation/rate-limiter.ts";
+import type { DeliveryQueues } from "../delivery/delivery-queues.ts";
 import type { HandoffService } from "../handoff/handoff-service.ts";
+import { HANDOFF_DELIVERY_QUEUE } from "../handoff/webhook-delivery.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
@@ -38,6 +40,7 @@ export interface AdapterContextParts {
   logger: Logger;
   metrics: Metrics;
   rateLimiter: RateLimiter;
+  queues: DeliveryQueues;
   feedback?: FeedbackService;
   handoff?: HandoffService;
 }
@@ -52,6 +55,11 @@ export function channelForgetter(
     const adapter = adapters.find((a) => a.channel === ref.channel);
     return (await adapter?.forget?.(ref, { redis, keys: keys.channel(ref.channel) })) ?? 0;
   };
+}
+
+/** Every delivery queue's name (the hand-off webhook's and each channel's), for privacy erasure. */
+export function deliveryQueueNames(adapters: readonly ChannelAdapter[]): string[] {
+  return [HANDOFF_DELIVERY_QUEUE, ...adapters.flatMap((a) => a.deliveryQueues ?? [])];
 }
 
 /** The narrow context one channel gets: its own keys, its metrics, the limits it follows. */
@@ -72,6 +80,7 @@ export function adapterContext(adapter: ChannelAdapter, parts: AdapterContextPar
       logContent: config.log.content,
     },
     rateLimiter: parts.rateLimiter,
+    queues: parts.queues.forChannel(adapter.channel),
     ...(parts.feedback ? { feedback: parts.feedback } : {}),
     ...(parts.handoff ? { handoff: parts.handoff } : {}),
   };

@@ -13,6 +13,7 @@ import type { Config } from "../config.ts";
 import { contextStoreFor } from "../conversation/context-store.ts";
 import { FeedbackService } from "../conversation/feedback.ts";
 import { RateLimiter } from "../conversation/rate-limiter.ts";
+import { DeliveryQueues } from "../delivery/delivery-queues.ts";
 import { HandoffService } from "../handoff/handoff-service.ts";
 import { createHttpApp, errorHandler, notFoundHandler } from "../http/http-app.ts";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
@@ -54,6 +55,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** The knowledge folder, already open (one process running gateway and worker shares it). */
   knowledge?: KnowledgeBase;
+  /** Delivery timings (tests shorten the take-over of a dead gateway's deliveries). */
+  delivery?: { lockMs?: number; stalledIntervalMs?: number };
 }
 
 /** The HTTP process: channel adapters, the web chat API, health and metrics, over one conversation manager. */
@@ -70,13 +73,24 @@ export async function startGateway(
   const queueConnection = createRedis(config.redis.url, log, { name: "gateway-queue", autoPipeline: true });
   const metrics = options.metrics ?? createMetrics();
   const queue = new Queue(config.queue.name, { connection: queueConnection, prefix: keys.bullPrefix() });
+  // Every outbound message (Slack, Teams, the hand-off webhook) goes through one of these queues.
+  const deliveryConnection = createRedis(config.redis.url, log, { blocking: true, name: "gateway-delivery" });
+  const queues = new DeliveryQueues({
+    connection: queueConnection,
+    workerConnection: deliveryConnection,
+    prefix: keys.bullPrefix(),
+    metrics,
+    logger,
+    keepFailedSeconds: config.admin.retentionDays * 86_400,
+    ...options.delivery,
+  });
   const hub = new ReplyHub({ redis, subscriber, keys, logger });
   await hub.start();
   const ownsKnowledge = options.knowledge === undefined;
   const knowledge = options.knowledge ?? (await openKnowledge(config, logger));
   const contextStore = contextStoreFor(redis, keys, config.conversation);
   const rateLimiter = new RateLimiter(redis, keys, options.now);
-  const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger });
+  const support = createSupportLoop({ config, redis, keys, knowledge, metrics, logger, queues });
   const ledger = ledgerFor(redis, keys, config.conversation);
   const janitor = new QueueWaitJanitor({
     queue,
@@ -117,7 +131,7 @@ export async function startGateway(
     redis,
     metrics,
     queueStats: () => readQueueStats(queue, redis, keys),
-    beforeScrape: () => Promise.all([conversations.queueDepth(), support.refreshMetrics()]),
+    beforeScrape: () => Promise.all([conversations.queueDepth(), support.refreshMetrics(), queues.sample()]),
     details: () => {
       const stats = knowledge.stats();
       return {
@@ -139,6 +153,7 @@ export async function startGateway(
     logger,
     metrics,
     rateLimiter,
+    queues,
     feedback,
     handoff,
   };
@@ -178,10 +193,11 @@ export async function startGateway(
         server.closeAllConnections();
       });
       await support.close();
+      await queues.close();
       await hub.close();
       if (ownsKnowledge) await knowledge.close();
       await queue.close().catch(() => undefined);
-      for (const c of [redis, subscriber, queueConnection]) c.disconnect();
+      for (const c of [redis, subscriber, queueConnection, deliveryConnection]) c.disconnect();
     },
   };
 }

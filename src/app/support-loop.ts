@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Express } from "express";
 import type { Redis } from "ioredis";
-import { slackHumanReplier } from "../../adapters/slack/slack-human-reply.ts";
 import type { ChannelAdapter } from "../../adapters/types.ts";
 import { adminRoutes, type HumanReplier } from "../admin/admin-routes.ts";
 import { AdminSettings } from "../admin/admin-settings.ts";
@@ -10,6 +9,7 @@ import type { Config } from "../config.ts";
 import type { ContextStore } from "../conversation/context-store.ts";
 import type { FeedbackService } from "../conversation/feedback.ts";
 import type { Channel } from "../conversation/inbound-message.ts";
+import type { DeliveryQueues } from "../delivery/delivery-queues.ts";
 import { ConfigError } from "../errors.ts";
 import { SupportGate } from "../handoff/handoff-gate.ts";
 import type { HandoffService } from "../handoff/handoff-service.ts";
@@ -25,7 +25,6 @@ import type { Metrics } from "../metrics.ts";
 import { startRetentionSweep } from "../privacy/retention-sweeper.ts";
 import { UserDataEraser } from "../privacy/user-data-eraser.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
-import { createRedis } from "../redis/redis-client.ts";
 import { channelForgetter } from "./channel-adapters.ts";
 
 /** The window of the report gauges on /metrics. */
@@ -40,6 +39,8 @@ export interface SupportLoopOptions {
   knowledge: KnowledgeBase;
   metrics: Metrics;
   logger: Logger;
+  /** The gateway's delivery queues (the webhook destination's retries and dead letters). */
+  queues: DeliveryQueues;
 }
 
 export interface AttachOptions {
@@ -57,7 +58,15 @@ export interface AttachOptions {
  * the signed webhook destination, analytics and curator gaps, report gauges, the admin API, retention.
  * Created before the conversation manager (which takes the gate); `attach` wires the shared services.
  */
-export function createSupportLoop({ config, redis, keys, knowledge, metrics, logger }: SupportLoopOptions) {
+export function createSupportLoop({
+  config,
+  redis,
+  keys,
+  knowledge,
+  metrics,
+  logger,
+  queues,
+}: SupportLoopOptions) {
   const retentionSeconds = config.admin.retentionDays * 86_400;
   const store = new InsightsStore({ redis, keys, retentionMs: retentionSeconds * 1000 });
   const settings = new AdminSettings(redis, keys, { handoffMessage: config.handoff.message });
@@ -73,30 +82,19 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
   });
 
   let webhook: WebhookDeliveries | undefined;
-  const connections: Redis[] = [];
   if (config.handoff.webhookUrl) {
     if (!config.handoff.webhookSecret || config.handoff.webhookSecret.length < 16) {
       throw new ConfigError(
         "Invalid configuration: HANDOFF_WEBHOOK_SECRET: set a secret of 16+ characters to sign handoff webhooks",
       );
     }
-    const connection = createRedis(config.redis.url, logger, { name: "handoff-queue" });
-    const workerConnection = createRedis(config.redis.url, logger, {
-      blocking: true,
-      name: "handoff-worker",
-    });
-    connections.push(connection, workerConnection);
     webhook = new WebhookDeliveries({
       url: config.handoff.webhookUrl,
       secret: config.handoff.webhookSecret,
-      connection,
-      workerConnection,
-      bullPrefix: keys.bullPrefix(),
+      queues,
       attempts: config.handoff.webhookAttempts,
       backoffMs: config.handoff.webhookBackoffMs,
       timeoutMs: config.handoff.webhookTimeoutMs,
-      keepFailedSeconds: retentionSeconds,
-      metrics,
       logger,
     });
   }
@@ -167,8 +165,11 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
             await manager.relay(ref, text, randomUUID());
           },
         };
-        if (config.slack.botToken)
-          repliers.slack = slackHumanReplier(config.slack.botToken, config.slack.apiUrl);
+        // Slack and Teams post the reply into the handed-off conversation through their delivery queues.
+        for (const adapter of o.adapters) {
+          const replyAsPerson = adapter.replyAsPerson?.bind(adapter);
+          if (replyAsPerson) repliers[adapter.channel] = replyAsPerson;
+        }
         o.app.use(
           "/admin/v1",
           adminRoutes({
@@ -183,7 +184,7 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
               keys,
               insights: store,
               context: o.context,
-              ...(webhook ? { deliveries: webhook.queue } : {}),
+              deliveries: queues.queues.map((q) => q.queue),
               forget: channelForgetter(o.adapters, redis, keys),
             }),
             repliers,
@@ -225,8 +226,7 @@ export function createSupportLoop({ config, redis, keys, knowledge, metrics, log
 
     async close(): Promise<void> {
       stopSweep?.();
-      await webhook?.close();
-      for (const c of connections) c.disconnect();
+      await webhook?.close(config.queue.shutdownGraceMs);
     },
   };
 }

@@ -2,7 +2,7 @@ import { loadConfig } from "../config.ts";
 import { isCodedError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
 
-/** The one entry point: `start`, `kb`, `report`, `users`, `model:tiny`. Config is parsed here, once. */
+/** The one entry point: `start`, `kb`, `report`, `users`, `deliveries`, `model:tiny`. Config is parsed here, once. */
 async function main(argv: string[]): Promise<number> {
   const [command = "start", ...rest] = argv;
   switch (command) {
@@ -30,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
       const { runUsers } = await import("./users-command.ts");
       return runUsers(rest, loadConfig(), { stdout: process.stdout, stderr: process.stderr });
     }
+    case "deliveries": {
+      const { runDeliveries } = await import("./deliveries-command.ts");
+      return runDeliveries(rest, loadConfig(), { stdout: process.stdout, stderr: process.stderr });
+    }
     case "model:tiny": {
       const out = rest[0];
       if (!out) {
@@ -43,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       process.stderr.write(
-        `Unknown command "${command}". Commands: start [gateway|worker], kb, report, users, model:tiny.\n`,
+        `Unknown command "${command}". Commands: start [gateway|worker], kb, report, users, deliveries, model:tiny.\n`,
       );
       return 2;
   }

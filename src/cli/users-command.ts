@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
-import { channelForgetter, createAdapters } from "../app/channel-adapters.ts";
+import { channelForgetter, createAdapters, deliveryQueueNames } from "../app/channel-adapters.ts";
 import type { Config } from "../config.ts";
 import { contextStoreFor } from "../conversation/context-store.ts";
 import { ChannelSchema } from "../conversation/inbound-message.ts";
-import { HANDOFF_DELIVERY_QUEUE } from "../handoff/webhook-delivery.ts";
 import { openInsights } from "../insights/insights-access.ts";
 import { UserDataEraser } from "../privacy/user-data-eraser.ts";
 import { Keyspace } from "../redis/keyspace.ts";
@@ -50,29 +49,30 @@ export async function runUsers(
     return 2;
   }
   const { redis, store, close } = await openInsights(config);
-  // Pending and failed webhook deliveries carry handoff records that name the user.
+  // Pending and failed deliveries (webhook hand-offs, channel posts) may carry the user's words.
   const keys = new Keyspace(config.redis.prefix);
-  const deliveries = config.handoff.webhookUrl
-    ? new Queue(HANDOFF_DELIVERY_QUEUE, { connection: redis, prefix: keys.bullPrefix() })
-    : undefined;
+  const adapters = createAdapters(config);
+  const deliveries = deliveryQueueNames(adapters).map(
+    (name) => new Queue(name, { connection: redis, prefix: keys.bullPrefix() }),
+  );
   try {
     const eraser = new UserDataEraser({
       redis,
       keys,
       insights: store,
       context: contextStoreFor(redis, keys, config.conversation),
-      ...(deliveries ? { deliveries } : {}),
-      forget: channelForgetter(createAdapters(config), redis, keys),
+      deliveries,
+      forget: channelForgetter(adapters, redis, keys),
     });
     const result = await eraser.erase(channel.data, values.user);
     io.stdout.write(
       values.json
         ? `${JSON.stringify(result)}\n`
-        : `Deleted for ${channel.data} user ${values.user}: ${result.conversations} conversations, ${result.events} analytics events, ${result.gaps} gaps, ${result.deliveries} webhook deliveries, ${result.keys} keys.\n`,
+        : `Deleted for ${channel.data} user ${values.user}: ${result.conversations} conversations, ${result.events} analytics events, ${result.gaps} gaps, ${result.deliveries} queued deliveries, ${result.keys} keys.\n`,
     );
     return 0;
   } finally {
-    await deliveries?.close();
+    await Promise.all(deliveries.map((q) => q.close()));
     close();
   }
 }

@@ -65,6 +65,11 @@ export interface HandoffStates {
   open(record: HandoffRecord): Promise<void>;
   /** Returns the conversation to the bot; false when it was not handed off. */
   release(id: string, by: string): Promise<boolean>;
+  /**
+   * Someone wrote in the conversation: when it is handed off and the writer is not the asker, it is now
+   * with a person. True when that changed its state.
+   */
+  takenByPerson?(ref: ConversationRef, userId: string): Promise<boolean>;
 }
 
 export interface HandoffResult {
@@ -153,6 +158,18 @@ export class HandoffService {
     const released = await this.#states.release(id, by);
     if (released) this.#logger.info({ handoff: id, by }, "conversation returned to the bot");
     return released;
+  }
+
+  /**
+   * A message in a handed-off conversation that the channel does not submit (a support person's reply
+   * in a Slack thread without mentioning the bot): marks the hand-off taken by a person when the writer
+   * is not the asker. False when nothing changed (not handed off, the asker, already taken).
+   */
+  async personReplied(ref: ConversationRef, userId: string): Promise<boolean> {
+    const taken = (await this.#states?.takenByPerson?.(ref, userId)) ?? false;
+    if (taken)
+      this.#logger.info({ handoff: handoffIdOf(ref) }, "hand-off taken by a person in the conversation");
+    return taken;
   }
 
   /**

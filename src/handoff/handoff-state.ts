@@ -154,6 +154,14 @@ export class RedisHandoffStates implements HandoffStates {
     return (await this.#redis.lrange(this.logKey(id), 0, -1)).map((s) => JSON.parse(s) as FollowUp);
   }
 
+  /** Marks the conversation's hand-off taken when someone other than the asker wrote in it. */
+  async takenByPerson(ref: ConversationRef, userId: string): Promise<boolean> {
+    const open = await this.byRef(ref);
+    if (!open || open.userId === userId || open.status === "human") return false;
+    await this.markHuman(open.id);
+    return true;
+  }
+
   /** A person answered in the conversation: the bot stays silent, the listing shows who took it. */
   async markHuman(id: string): Promise<void> {
     await this.#redis.hset(this.stateKey(id), "status", "human");

@@ -1,9 +1,10 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { type Job, Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Queue } from "bullmq";
 import { z } from "zod";
+import { type DeliveryAttempt, type DeliveryQueue, DeliveryRetryError } from "../delivery/delivery-queue.ts";
+import type { DeliveryQueues } from "../delivery/delivery-queues.ts";
+import { retryAfterMs } from "../delivery/retry-after.ts";
 import type { Logger } from "../logger.ts";
-import type { Metrics } from "../metrics.ts";
+import { hmacSha256, verifyHmac } from "../security/hmac.ts";
 import type { HandoffDestination, HandoffRecord } from "./handoff-service.ts";
 
 /** The queue every webhook handoff delivery goes through (retries survive gateway restarts). */
@@ -17,14 +18,14 @@ const MAX_BACKOFF_MS = 10 * 60_000;
  * timestamps, which stops replays (the same scheme as Slack's and Stripe's webhooks).
  */
 export function signWebhook(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+  return `sha256=${hmacSha256(secret, [timestamp, ".", body], "hex")}`;
 }
 
 /** Checks a signature in constant time; for receivers (and tests). */
 export function verifyWebhook(secret: string, timestamp: string, body: string, signature: string): boolean {
-  const expected = Buffer.from(signWebhook(secret, timestamp, body));
-  const given = Buffer.from(signature);
-  return expected.length === given.length && timingSafeEqual(expected, given);
+  return (
+    signature.startsWith("sha256=") && verifyHmac(secret, [timestamp, ".", body], signature.slice(7), "hex")
+  );
 }
 
 const DeliveryJobSchema = z.object({
@@ -38,47 +39,51 @@ export type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
 export interface WebhookDeliveriesOptions {
   url: string;
   secret: string;
-  /** A plain connection for adding jobs. */
-  connection: Redis;
-  /** A blocking connection (maxRetriesPerRequest: null) for the worker. */
-  workerConnection: Redis;
-  bullPrefix: string;
+  /** The gateway's delivery queues (connections, prefix, metrics, dead letters). */
+  queues: DeliveryQueues;
   /** @defaultValue 30 */
   attempts?: number;
   /** First retry delay; doubles each attempt up to 10 minutes. @defaultValue 2000 */
   backoffMs?: number;
   /** Per request. @defaultValue 10000 */
   timeoutMs?: number;
-  /** How long a delivery that gave up is kept in the queue's failed set, in seconds. */
-  keepFailedSeconds?: number;
-  metrics?: Metrics;
   logger: Logger;
 }
 
 /**
  * The webhook handoff destination for ticket systems: `deliver` only enqueues (so a handoff is accepted
- * while the receiver is down), and a BullMQ worker POSTs the signed JSON, retrying with exponential
- * backoff until a 2xx comes back or the attempts run out. Body:
+ * while the receiver is down), and the delivery queue POSTs the signed JSON, retrying with exponential
+ * backoff (at least the receiver's Retry-After) until a 2xx comes back or the attempts run out, then
+ * keeping it as a dead letter. Redirects are never followed: the signed transcript goes to the
+ * configured URL or nowhere, and a 3xx is a failed attempt. Body:
  * `{"type":"handoff.requested","handoffId":"...","deliveryId":"...","data":{...HandoffRecord}}`.
  */
 export class WebhookDeliveries implements HandoffDestination {
   readonly name = "webhook";
   readonly #o: WebhookDeliveriesOptions;
-  readonly #queue: Queue;
+  readonly #deliveries: DeliveryQueue<DeliveryJob>;
   readonly #log: Logger;
-  #worker: Worker | undefined;
 
   constructor(options: WebhookDeliveriesOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: "handoff-webhook" });
-    this.#queue = new Queue(HANDOFF_DELIVERY_QUEUE, {
-      connection: options.connection,
-      prefix: options.bullPrefix,
+    this.#deliveries = options.queues.createNamed(HANDOFF_DELIVERY_QUEUE, "webhook", {
+      name: "webhook",
+      schema: DeliveryJobSchema,
+      deliver: (job, attempt) => this.#post(job, attempt),
+      attempts: options.attempts ?? 30,
+      backoffMs: options.backoffMs ?? 2000,
+      maxBackoffMs: MAX_BACKOFF_MS,
+      concurrency: 4,
     });
   }
 
   get queue(): Queue {
-    return this.#queue;
+    return this.#deliveries.queue;
+  }
+
+  get deliveries(): DeliveryQueue<DeliveryJob> {
+    return this.#deliveries;
   }
 
   async deliver(record: HandoffRecord): Promise<void> {
@@ -86,53 +91,20 @@ export class WebhookDeliveries implements HandoffDestination {
   }
 
   async enqueue(job: DeliveryJob): Promise<void> {
-    const { attempts = 30, backoffMs = 2000, keepFailedSeconds = 30 * 86_400 } = this.#o;
-    await this.#queue.add(job.type, job, {
-      attempts,
-      backoff: { type: "capped-exponential", delay: backoffMs },
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: keepFailedSeconds },
-    });
+    await this.#deliveries.add(job);
   }
 
   start(): void {
-    const backoffMs = this.#o.backoffMs ?? 2000;
-    this.#worker = new Worker(HANDOFF_DELIVERY_QUEUE, (job) => this.#post(job), {
-      connection: this.#o.workerConnection,
-      prefix: this.#o.bullPrefix,
-      concurrency: 4,
-      settings: {
-        backoffStrategy: (attemptsMade: number) => {
-          const base = Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** Math.max(0, attemptsMade - 1));
-          // Up to 10% jitter so that many gateways retrying after an outage do not arrive together.
-          return Math.round(base * (1 + Math.random() * 0.1));
-        },
-      },
-    });
-    this.#worker.on("failed", (job, error) => {
-      if (!job) return;
-      const gaveUp = job.attemptsMade >= (job.opts.attempts ?? 1);
-      this.#o.metrics?.webhookDeliveries.inc({ outcome: gaveUp ? "gave_up" : "retry" });
-      const fields = { deliveryId: job.id, attempt: job.attemptsMade, err: error.message };
-      if (gaveUp) this.#log.error(fields, "handoff webhook delivery gave up");
-      else this.#log.warn(fields, "handoff webhook delivery failed; will retry");
-    });
-    this.#worker.on("error", (error) => this.#log.warn({ err: error.message }, "webhook worker error"));
+    this.#deliveries.start();
   }
 
-  async close(): Promise<void> {
-    await this.#worker?.close().catch(() => undefined);
-    await this.#queue.close().catch(() => undefined);
+  async close(graceMs = 0): Promise<void> {
+    await this.#deliveries.close(graceMs);
   }
 
-  async #post(job: Job): Promise<void> {
-    const parsed = DeliveryJobSchema.safeParse(job.data);
-    if (!parsed.success) {
-      this.#log.error({ deliveryId: job.id }, "delivery job does not match v1; dropped");
-      return;
-    }
-    const { type, handoffId, data } = parsed.data;
-    const body = JSON.stringify({ type, handoffId, deliveryId: job.id, data });
+  async #post(job: DeliveryJob, attempt: DeliveryAttempt<DeliveryJob>): Promise<void> {
+    const { type, handoffId, data } = job;
+    const body = JSON.stringify({ type, handoffId, deliveryId: attempt.id, data });
     const timestamp = String(Math.floor(Date.now() / 1000));
     const response = await fetch(this.#o.url, {
       method: "POST",
@@ -141,16 +113,26 @@ export class WebhookDeliveries implements HandoffDestination {
         "user-agent": "support-gateway-webhook/1",
         "x-timestamp": timestamp,
         "x-signature": signWebhook(this.#o.secret, timestamp, body),
-        "x-delivery-id": String(job.id),
-        "x-delivery-attempt": String(job.attemptsMade + 1),
+        "x-delivery-id": attempt.id,
+        "x-delivery-attempt": String(attempt.attempt),
       },
       body,
-      signal: AbortSignal.timeout(this.#o.timeoutMs ?? 10_000),
+      // A receiver (or whoever took over its DNS) must not be able to send the signed transcript on.
+      redirect: "manual",
+      signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeoutMs ?? 10_000), attempt.signal]),
     });
     // Drain the body so the connection is reused.
     await response.arrayBuffer().catch(() => undefined);
-    if (!response.ok) throw new Error(`webhook answered HTTP ${response.status}`);
-    this.#o.metrics?.webhookDeliveries.inc({ outcome: "delivered" });
-    this.#log.info({ deliveryId: job.id, type, attempt: job.attemptsMade + 1 }, "handoff webhook delivered");
+    if (response.status >= 300 && response.status < 400) {
+      throw new DeliveryRetryError(
+        `webhook answered HTTP ${response.status} (a redirect); redirects are not followed: fix HANDOFF_WEBHOOK_URL`,
+      );
+    }
+    if (!response.ok) {
+      throw new DeliveryRetryError(`webhook answered HTTP ${response.status}`, {
+        retryAfterMs: retryAfterMs(response.headers.get("retry-after")),
+      });
+    }
+    this.#log.info({ deliveryId: attempt.id, type, attempt: attempt.attempt }, "handoff webhook delivered");
   }
 }

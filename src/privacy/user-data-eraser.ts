@@ -12,7 +12,7 @@ export interface ErasureResult {
   conversations: number;
   events: number;
   gaps: number;
-  /** Webhook handoff deliveries about the user still queued, retrying or kept after failing. */
+  /** Outbound deliveries about the user (hand-off posts, webhooks, replies) still queued, retrying or dead. */
   deliveries: number;
   /** Redis keys deleted (contexts, message records, reply streams, handoffs, web-chat sessions). */
   keys: number;
@@ -24,8 +24,11 @@ export interface UserDataEraserOptions {
   insights: InsightsStore;
   /** The conversations' kept turns (read to find their message ids). */
   context: ContextStore;
-  /** The webhook delivery queue, whose pending and failed jobs carry handoff records. */
-  deliveries?: Queue;
+  /**
+   * The delivery queues, whose pending and failed jobs may carry a user's words: a webhook job names the
+   * user in `data.userId` (its hand-off record), a channel's job in `about.userId`.
+   */
+  deliveries?: readonly Queue[];
   /** Deletes what a channel keeps of its own about a conversation (web-chat sessions). */
   forget?: (ref: ConversationRef) => Promise<number>;
 }
@@ -40,7 +43,7 @@ export class UserDataEraser {
   readonly #redis: Redis;
   readonly #keys: Keyspace;
   readonly #insights: InsightsStore;
-  readonly #deliveries: Queue | undefined;
+  readonly #deliveries: readonly Queue[];
   readonly #context: ContextStore;
   readonly #forget: ((ref: ConversationRef) => Promise<number>) | undefined;
 
@@ -49,7 +52,7 @@ export class UserDataEraser {
     this.#keys = keys;
     this.#insights = insights;
     this.#context = context;
-    this.#deliveries = deliveries;
+    this.#deliveries = deliveries ?? [];
     this.#forget = forget;
   }
 
@@ -88,21 +91,29 @@ export class UserDataEraser {
   }
 
   /**
-   * Handoff records waiting in the webhook queue (or kept there after failing) name the user. This is
-   * the one scan: the queue holds only undelivered or failed deliveries (delivered ones are removed within
-   * an hour), read in pages.
+   * Outbound messages waiting in the delivery queues (or kept there as dead letters) may name the user.
+   * This is the one scan: the queues hold only undelivered, failed or recently delivered jobs, read in
+   * pages.
    */
   async #eraseDeliveries(channel: Channel, userId: string): Promise<number> {
-    const queue = this.#deliveries;
-    if (!queue) return 0;
+    let removed = 0;
+    for (const queue of this.#deliveries) removed += await this.#eraseFrom(queue, channel, userId);
+    return removed;
+  }
+
+  async #eraseFrom(queue: Queue, channel: Channel, userId: string): Promise<number> {
     let removed = 0;
     for (const state of ["waiting", "delayed", "failed", "prioritized"] as const) {
       for (let start = 0; ; start += 500) {
         const jobs = await queue.getJobs([state], start, start + 499);
         let removedHere = 0;
         for (const job of jobs) {
-          const data = (job.data as { data?: { channel?: unknown; userId?: unknown } }).data;
-          const mine = data?.userId === userId && (data.channel === undefined || data.channel === channel);
+          const body = job.data as {
+            data?: { channel?: unknown; userId?: unknown };
+            about?: { channel?: unknown; userId?: unknown };
+          };
+          const named = body.about ?? body.data;
+          const mine = named?.userId === userId && (named.channel === undefined || named.channel === channel);
           if (mine) {
             await job.remove().catch(() => undefined);
             removedHere += 1;

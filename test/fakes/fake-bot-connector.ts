@@ -37,6 +37,8 @@ export class FakeBotConnector {
   readonly received: ReceivedActivity[] = [];
   /** Every activities call, failed ones included (times of arrival, performance.now()). */
   readonly attempts: number[] = [];
+  /** Every activities call with its activity type and the status it got. */
+  readonly tries: { at: number; type: string; status: number }[] = [];
   private server: Server | undefined;
   private failures: ConnectorFailure[] = [];
   private listeners = new Set<Listener>();
@@ -130,6 +132,7 @@ export class FakeBotConnector {
       if (failure.times <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (failure.retryAfterSeconds !== undefined) headers["retry-after"] = String(failure.retryAfterSeconds);
+      this.tries.push({ at, type: String(activity.type), status: failure.status });
       res.writeHead(failure.status, headers);
       res.end(JSON.stringify({ error: { code: "Throttled", message: `scripted ${failure.status}` } }));
       return;
@@ -147,6 +150,7 @@ export class FakeBotConnector {
       ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }),
     };
     this.received.push(received);
+    this.tries.push({ at, type: String(activity.type), status: 200 });
     for (const listener of [...this.listeners]) listener(received);
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ id }));

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { slackSignature } from "../../adapters/slack/slack-signature.ts";
+import { hmacSha256 } from "../../src/security/hmac.ts";
 
 /**
  * Slack payloads in the shapes Slack documents (Events API `event_callback` envelopes for app_mention
@@ -212,6 +212,11 @@ export function buttonClick(options: {
       },
     ],
   };
+}
+
+/** Slack's request signature: `v0=` + hex HMAC-SHA256(signing secret, "v0:" + timestamp + ":" + body). */
+export function slackSignature(secret: string, timestamp: string, body: string | Buffer): string {
+  return `v0=${hmacSha256(secret, ["v0:", timestamp, ":", body], "hex")}`;
 }
 
 export interface SendOptions {

@@ -17,6 +17,7 @@ import { FeedbackService } from "../../../src/conversation/feedback.ts";
 import type { ConversationRef, InboundMessage } from "../../../src/conversation/inbound-message.ts";
 import { RateLimiter } from "../../../src/conversation/rate-limiter.ts";
 import type { Turn } from "../../../src/conversation/turn.ts";
+import { DeliveryQueues } from "../../../src/delivery/delivery-queues.ts";
 import { ErrorCode, GatewayError } from "../../../src/errors.ts";
 import { HandoffService } from "../../../src/handoff/handoff-service.ts";
 import { createLogger } from "../../../src/logger.ts";
@@ -44,6 +45,12 @@ export class ScriptedConversations implements Conversations {
   ];
   /** When set, submit throws it. */
   failWith: Error | undefined;
+  /**
+   * When set, the next follow streams its first chunk and then never finishes (its gateway "dies"
+   * mid-answer); `hung` resolves once that chunk was handed to the sink.
+   */
+  hangNextFollow = false;
+  hung: Promise<void> | undefined;
 
   async submit(message: InboundMessage): Promise<Submission> {
     this.submitCalls++;
@@ -64,6 +71,11 @@ export class ScriptedConversations implements Conversations {
     const message = this.#messages.get(messageId);
     if (!message) throw new GatewayError(ErrorCode.NotFound, "no such message");
     await sink.onStart?.();
+    if (this.hangNextFollow) {
+      this.hangNextFollow = false;
+      await sink.onChunk(this.chunks[0] ?? "");
+      await new Promise(() => {});
+    }
     for (const chunk of this.chunks) await sink.onChunk(chunk);
     const text = this.chunks.join("");
     const ref = `${message.tenant}|${message.conversationKey}`;
@@ -112,7 +124,16 @@ export interface SlackStack {
   adapter: SlackAdapter;
   redis: Redis;
   prefix: string;
+  queues: DeliveryQueues;
+  metrics: ReturnType<typeof createMetrics>;
   stop(): Promise<void>;
+}
+
+export interface SlackStackShare {
+  /** Another stack's fake, prefix and conversations: two gateways of one deployment. */
+  fake: FakeSlackApi;
+  prefix: string;
+  conversations: ScriptedConversations;
 }
 
 /** Express + the real SlackAdapter (real Bolt) + real Redis + the fake Slack Web API. */
@@ -120,20 +141,35 @@ export async function startSlackStack(
   env: Record<string, string> = {},
   options: SlackAdapterOptions = {},
   fakeOptions: FakeSlackApiOptions = {},
+  share?: SlackStackShare,
 ): Promise<SlackStack> {
-  const fake = await FakeSlackApi.start(fakeOptions);
-  const prefix = `test-${randomUUID()}`;
+  const fake = share?.fake ?? (await FakeSlackApi.start(fakeOptions));
+  const prefix = share?.prefix ?? `test-${randomUUID()}`;
   const config = testConfig({
     REDIS_PREFIX: prefix,
     SLACK_BOT_TOKEN: fake.options.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: fake.url,
     LOG_LEVEL: "silent",
+    SHUTDOWN_GRACE_MS: "1000",
     ...env,
   });
   const redis = new Redis(config.redis.url);
+  const workerRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   const logger = createLogger({ level: "silent" });
-  const conversations = new ScriptedConversations();
+  const conversations = share?.conversations ?? new ScriptedConversations();
+  const metrics = createMetrics({ defaults: false });
+  const keys = new Keyspace(prefix);
+  // Short locks, so that a gateway that died is taken over within a couple of seconds.
+  const queues = new DeliveryQueues({
+    connection: redis,
+    workerConnection: workerRedis,
+    prefix: keys.bullPrefix(),
+    metrics,
+    logger,
+    lockMs: 1000,
+    stalledIntervalMs: 500,
+  });
   const app = express();
   const adapter = new SlackAdapter(config.slack, {
     appendIntervalMs: 0,
@@ -141,7 +177,6 @@ export async function startSlackStack(
     apiRetries: 3,
     ...options,
   });
-  const keys = new Keyspace(prefix);
   const context: AdapterContext = adapterContext(adapter, {
     config,
     routes: app,
@@ -149,8 +184,9 @@ export async function startSlackStack(
     redis,
     keys,
     logger,
-    metrics: createMetrics({ defaults: false }),
+    metrics,
     rateLimiter: new RateLimiter(redis, keys),
+    queues,
     feedback: new FeedbackService({ store: conversations, logger }),
     // As the gateway does: one shared hand-off service, on which the channel registers its destination.
     handoff: new HandoffService({ turns: (ref) => conversations.turns(ref), logger, redis, keys }),
@@ -168,14 +204,21 @@ export async function startSlackStack(
     adapter,
     redis,
     prefix,
+    queues,
+    metrics,
     stop: async () => {
       await adapter.stop();
+      await queues.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await fake.close();
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      // A stack that shares another's fake and keys leaves them to that one.
+      if (!share) {
+        await fake.close();
+        const keys = await redis.keys(`${prefix}:*`);
+        if (keys.length > 0) await redis.del(...keys);
+      }
       redis.disconnect();
+      workerRedis.disconnect();
     },
   };
 }

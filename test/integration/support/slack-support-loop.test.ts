@@ -139,6 +139,21 @@ describe("support loop over Slack (fake Web API, real Bolt, Redis, BullMQ, tiny 
       "the bot answered while handed off",
     );
 
+    // Someone writes in the thread without mentioning the bot (Slack sends it with message.channels):
+    // the asker's own words leave the hand-off waiting, a support person's mark it taken.
+    const inThread = (user: string, text: string) => {
+      const base = appMention(text, { threadTs: first.event.ts, user });
+      return { ...base, event: { ...base.event, type: "message", channel_type: "channel", text } };
+    };
+    const status = async () =>
+      ((await curator("/handoffs")) as { handoffs: { id: string; status: string }[] }).handoffs.find(
+        (o) => o.id === release.value,
+      )?.status;
+    assert.equal((await send(inThread("U061F7AUR", "still broken"))).status, 200);
+    assert.equal(await status(), "waiting");
+    assert.equal((await send(inThread("U0AGENT01", "On it, one moment."))).status, 200);
+    assert.equal(await status(), "human", "a person replying in the thread took the hand-off");
+
     // A person answers through the admin API and keeps the conversation (release: false).
     const reply = await fetch(`${h.baseUrl}/admin/v1/handoffs/${release.value}/reply`, {
       method: "POST",

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { TeamsAdapter } from "../../../adapters/teams/teams-adapter.ts";
+import { handoffIdOf } from "../../../src/handoff/handoff-service.ts";
 import { FakeBotConnector, type ReceivedActivity } from "../../fakes/fake-bot-connector.ts";
 import { feedbackInvoke, personalMessage } from "../../fakes/teams-activities.ts";
 import { type Harness, startHarness } from "../../helpers/harness.ts";
 
 const CURATOR = "curator-token-0123456789abcdef";
+const ADMIN = "admin-token-0123456789abcdef01";
 const isFinal = (r: ReceivedActivity) => r.activity.type === "message";
 const conversationIdOf = (a: Record<string, unknown>) => (a.conversation as { id: string }).id;
 
@@ -23,10 +25,10 @@ describe("support loop over Teams (fake Bot Framework connector, real CloudAdapt
       env: {
         TEAMS_SERVICE_URL_ALLOWLIST: connector.origin,
         TEAMS_HANDOFF_CONVERSATION: supportChannel,
-        ADMIN_TOKENS: `curator:${CURATOR}`,
+        ADMIN_TOKENS: `curator:${CURATOR},admin:${ADMIN}`,
       },
       adapters: (config) => {
-        adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0, retry: { baseDelayMs: 50 } });
+        adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0 });
         return [adapter];
       },
     });
@@ -103,6 +105,22 @@ describe("support loop over Teams (fake Bot Framework connector, real CloudAdapt
     await adapter.idle();
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(connector.for(id).length, before, "the bot answered while handed off");
+
+    // A person answers through the admin API: the reply reaches the Teams conversation (proactively).
+    // The tenant test/fakes/teams-activities.ts puts on every activity.
+    const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const handoffId = handoffIdOf({ channel: "teams", tenant, conversationKey: id });
+    const reply = await fetch(`${h.baseUrl}/admin/v1/handoffs/${handoffId}/reply`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "Hi, Sam from support here: is E4 still showing?", release: false }),
+    });
+    assert.equal(reply.status, 200, await reply.clone().text());
+    const relayed = await connector.waitFor(
+      (r) => r.conversationId === id && /Sam from support/.test(String(r.activity.text)),
+      10_000,
+    );
+    assert.equal(relayed.activity.type, "message");
 
     const back = await say("back to bot", id);
     assert.match(String(back.final.activity.text), /back with the bot/);

@@ -29,7 +29,7 @@ describe("Teams channel end to end (gateway, BullMQ, tiny model, fake connector)
         TEAMS_HANDOFF_CONVERSATION: supportChannel,
       },
       adapters: (config) => {
-        adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0, retry: { baseDelayMs: 50 } });
+        adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0 });
         return [adapter];
       },
     });

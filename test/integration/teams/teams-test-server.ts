@@ -8,6 +8,7 @@ import { adapterContext } from "../../../src/app/channel-adapters.ts";
 import { testConfig } from "../../../src/config.ts";
 import type { Conversations } from "../../../src/conversation/conversations.ts";
 import { RateLimiter } from "../../../src/conversation/rate-limiter.ts";
+import { DeliveryQueues } from "../../../src/delivery/delivery-queues.ts";
 import { createLogger } from "../../../src/logger.ts";
 import { createMetrics } from "../../../src/metrics.ts";
 import { Keyspace } from "../../../src/redis/keyspace.ts";
@@ -17,6 +18,8 @@ export interface TeamsTestServer {
   adapter: TeamsAdapter;
   redis: Redis;
   prefix: string;
+  queues: DeliveryQueues;
+  metrics: ReturnType<typeof createMetrics>;
   post(body: unknown, headers?: Record<string, string>): Promise<globalThis.Response>;
   stop(): Promise<void>;
 }
@@ -30,27 +33,45 @@ export async function startTeamsServer(options: {
   conversations: Conversations;
   adapter?: TeamsAdapterOptions;
   extra?: Record<string, unknown>;
+  /** Another server's prefix: a second gateway of the same deployment (keys are left to the first). */
+  prefix?: string;
 }): Promise<TeamsTestServer> {
-  const prefix = `test-${randomUUID()}`;
-  const config = testConfig({ REDIS_PREFIX: prefix, LOG_LEVEL: "silent", ...options.env });
+  const prefix = options.prefix ?? `test-${randomUUID()}`;
+  const config = testConfig({
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: "silent",
+    SHUTDOWN_GRACE_MS: "1000",
+    ...options.env,
+  });
   const redis = new Redis(config.redis.url, { lazyConnect: true });
   await redis.connect();
+  const workerRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   const app = express();
-  const adapter = new TeamsAdapter(config.teams, {
-    retry: { baseDelayMs: 50 },
-    streamIntervalMs: 0,
-    ...options.adapter,
+  const logger = createLogger({ level: "silent" });
+  const metrics = createMetrics({ defaults: false });
+  const keys = new Keyspace(config.redis.prefix);
+  // Short locks and quick first retries, so that take-overs and retries happen within a test.
+  const queues = new DeliveryQueues({
+    connection: redis,
+    workerConnection: workerRedis,
+    prefix: keys.bullPrefix(),
+    metrics,
+    logger,
+    lockMs: 1000,
+    stalledIntervalMs: 500,
   });
+  const adapter = new TeamsAdapter(config.teams, { streamIntervalMs: 0, ...options.adapter });
   await adapter.init(
     adapterContext(adapter, {
       config,
       routes: app,
       conversations: options.conversations,
       redis,
-      keys: new Keyspace(config.redis.prefix),
-      logger: createLogger({ level: "silent" }),
-      metrics: createMetrics({ defaults: false }),
-      rateLimiter: new RateLimiter(redis, new Keyspace(config.redis.prefix)),
+      keys,
+      logger,
+      metrics,
+      rateLimiter: new RateLimiter(redis, keys),
+      queues,
       ...options.extra,
     }),
   );
@@ -64,6 +85,8 @@ export async function startTeamsServer(options: {
     adapter,
     redis,
     prefix,
+    queues,
+    metrics,
     post: (body, headers = {}) =>
       fetch(`${url}/api/messages`, {
         method: "POST",
@@ -72,11 +95,15 @@ export async function startTeamsServer(options: {
       }),
     async stop() {
       await adapter.stop();
+      await queues.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      if (!options.prefix) {
+        const left = await redis.keys(`${prefix}:*`);
+        if (left.length > 0) await redis.del(...left);
+      }
       await redis.quit();
+      workerRedis.disconnect();
     },
   };
 }

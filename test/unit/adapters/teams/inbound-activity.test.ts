@@ -8,9 +8,11 @@ import {
   serviceUrlAllowed,
   tenantOf,
 } from "../../../../adapters/teams/inbound-activity.ts";
+import { testConfig } from "../../../../src/config.ts";
 import { channelMessage, personalMessage } from "../../../fakes/teams-activities.ts";
 
-const microsoft = ["*.botframework.com", "*.trafficmanager.net", "*.teams.microsoft.com"];
+/** The default allow-list (TEAMS_SERVICE_URL_ALLOWLIST unset). */
+const microsoft = testConfig().teams.serviceUrlAllowlist;
 
 describe("serviceUrlAllowed", () => {
   it("accepts Teams' real connector hosts over https", () => {
