@@ -344,6 +344,8 @@ export function failureText(code: string): string {
       return "Sorry, this took too long to answer. Please ask again in a moment.";
     case ErrorCode.HandedOff:
       return "A person from support is handling this conversation.";
+    case ErrorCode.Unavailable:
+      return "Sorry, nobody can answer right now: our assistant is not available. Please try again in a few minutes.";
     default:
       return "Sorry, I could not answer that just now. Please try again in a moment.";
   }
