@@ -398,6 +398,7 @@ export async function runClosedLoopBench(
         "accept p99",
         "reply p50",
         "reply p99",
+        "service CPU ms/reply",
         "errors",
         "lost",
         "dup",

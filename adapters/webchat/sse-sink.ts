@@ -37,10 +37,27 @@ export class SseSink implements ReplySink {
     const pending = this.#pending;
     this.#pending = undefined;
     if (!pending || this.#res.writableEnded) return;
+    coalesce(this.#res);
     this.#res.write(
       `id: ${this.#logId}~${entryId}\nevent: ${pending.event}\ndata: ${JSON.stringify(pending.data)}\n\n`,
     );
   }
+}
+
+const corked = new WeakSet<Response>();
+
+/**
+ * Events that come together (an answer written in one piece arrives as its text and its final entry)
+ * leave in one write: the stream is corked until this turn of the event loop is over.
+ */
+function coalesce(res: Response): void {
+  if (corked.has(res)) return;
+  corked.add(res);
+  res.cork();
+  setImmediate(() => {
+    corked.delete(res);
+    res.uncork();
+  });
 }
 
 export function openEventStream(res: Response): void {

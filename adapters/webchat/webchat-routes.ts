@@ -116,7 +116,7 @@ export function webchatRoutes(o: WebchatRoutesOptions): Router {
         ...(body.data.lang ? { lang: body.data.lang } : {}),
       });
       // Keeps the session alive while it is used; nothing waits on it.
-      void o.store.touch(conversation.id).catch(() => undefined);
+      void o.store.touch(conversation).catch(() => undefined);
       // handedOff: a person has the conversation; no answer will stream for this message.
       res.status(202).json({
         messageId: submission.messageId,

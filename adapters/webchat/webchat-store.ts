@@ -7,6 +7,8 @@ export interface WebchatConversation {
   tenant: string;
   userId: string;
   createdAt: number;
+  /** When its lifetime was last renewed (ms since epoch). */
+  touchedAt: number;
 }
 
 /** Web-chat conversations known to the gateway (Redis hashes with the session's lifetime). */
@@ -23,7 +25,8 @@ export class WebchatStore {
 
   async create(tenant: string, userId?: string): Promise<WebchatConversation> {
     const id = `c${randomBytes(16).toString("hex")}`;
-    const conversation = { id, tenant, userId: userId ?? `anon-${id}`, createdAt: Date.now() };
+    const now = Date.now();
+    const conversation = { id, tenant, userId: userId ?? `anon-${id}`, createdAt: now, touchedAt: now };
     const key = this.#keys.key("conv", id);
     await this.#redis
       .multi()
@@ -37,12 +40,24 @@ export class WebchatStore {
     if (!/^c[0-9a-f]{32}$/.test(id)) return undefined;
     const data = await this.#redis.hgetall(this.#keys.key("conv", id));
     if (!data.tenant || !data.userId) return undefined;
-    return { id, tenant: data.tenant, userId: data.userId, createdAt: Number(data.createdAt) };
+    const createdAt = Number(data.createdAt);
+    return {
+      id,
+      tenant: data.tenant,
+      userId: data.userId,
+      createdAt,
+      touchedAt: Number(data.touchedAt ?? createdAt),
+    };
   }
 
-  /** Keeps an active conversation alive as long as its token would be. */
-  async touch(id: string): Promise<void> {
-    await this.#redis.expire(this.#keys.key("conv", id), this.#ttl);
+  /**
+   * Keeps an active conversation alive as long as its token would be. Renewed at most every tenth of its
+   * lifetime (a chat sends many messages a minute; each need not write).
+   */
+  async touch(conversation: WebchatConversation, now = Date.now()): Promise<void> {
+    if (now - conversation.touchedAt < (this.#ttl * 1000) / 10) return;
+    const key = this.#keys.key("conv", conversation.id);
+    await this.#redis.multi().hset(key, "touchedAt", now).expire(key, this.#ttl).exec();
   }
 
   /**

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 /** What scopes one conversation's keys (structurally a ConversationRef; this folder sits below conversation/). */
 export interface ConversationScope {
   channel: string;
@@ -15,12 +13,17 @@ export interface ConversationScope {
  */
 export const CONVERSATION_SHARDS = 16;
 
-/** The shard (one hex digit) of a conversation. */
+/**
+ * The shard (one hex digit) of a conversation: FNV-1a over its scope, a spread not a secret (every key of
+ * every message asks, so a cryptographic hash would be wasted work).
+ */
 export function shardOf(scope: ConversationScope): string {
-  const digest = createHash("sha256")
-    .update(`${scope.channel}\u0000${scope.tenant}\u0000${scope.conversationKey}`)
-    .digest();
-  return ((digest[0] ?? 0) % CONVERSATION_SHARDS).toString(16);
+  let h = 0x811c9dc5;
+  for (const part of [scope.channel, scope.tenant, scope.conversationKey]) {
+    for (let i = 0; i < part.length; i++) h = Math.imul(h ^ part.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0, 0x01000193);
+  }
+  return ((h >>> 0) % CONVERSATION_SHARDS).toString(16);
 }
 
 /**
