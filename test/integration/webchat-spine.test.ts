@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Keyspace } from "../../src/redis/keyspace.ts";
 import { type Harness, startHarness } from "../helpers/harness.ts";
 import { collectEvents, createConversation, finished, postMessage } from "../helpers/webchat-client.ts";
+
+/** Resolves once no answer job waits, runs or is delayed. */
+async function queueIdle(h: Harness): Promise<void> {
+  for (;;) {
+    const counts = await h.gateway.queue.getJobCounts("wait", "active", "delayed", "prioritized");
+    if (Object.values(counts).every((n) => n === 0)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe("web chat spine (real Redis, BullMQ, node-llama-cpp worker)", () => {
   let h: Harness;
@@ -75,8 +85,8 @@ describe("web chat spine (real Redis, BullMQ, node-llama-cpp worker)", () => {
     const second = (await b.json()) as { messageId: string };
     assert.equal(first.messageId, second.messageId);
     const events = await collectEvents(h.baseUrl, conversationId, token, finished(first.messageId));
-    // Give a second answer, if one were coming, time to show up.
-    await new Promise((r) => setTimeout(r, 500));
+    // A second answer could only come from a second job: wait until the queue has nothing left to run.
+    await queueIdle(h);
     const turns = await h.conversations.turns({
       channel: "webchat",
       tenant: "web",
@@ -84,8 +94,14 @@ describe("web chat spine (real Redis, BullMQ, node-llama-cpp worker)", () => {
     });
     assert.equal(events.filter((e) => e.event === "reply").length, 1);
     assert.equal(turns.length, 1);
-    const jobs = await h.gateway.conversations.queueDepth();
-    assert.ok(jobs >= 0);
+    const terminal = (
+      await h.redis.xrange(new Keyspace(h.config.redis.prefix).reply(first.messageId), "-", "+")
+    )
+      .map(([, fields]) => fields[1])
+      .filter((t) => t === "final" || t === "error");
+    assert.deepEqual(terminal, ["final"], "one final entry in the answer's stream");
+    const job = await h.gateway.queue.getJob(first.messageId);
+    assert.equal(job?.attemptsStarted, 1, "its one job ran once");
   });
 
   it("keeps both of two messages sent at once, in order", async () => {

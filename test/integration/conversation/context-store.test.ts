@@ -6,6 +6,7 @@ import { RedisContextStore } from "../../../src/conversation/context-store.ts";
 import { RateLimiter } from "../../../src/conversation/rate-limiter.ts";
 import type { Turn } from "../../../src/conversation/turn.ts";
 import { Keyspace } from "../../../src/redis/keyspace.ts";
+import { contextStoreContract } from "../../contract/context-store-contract.ts";
 
 const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
 const prefix = `test-${randomUUID()}`;
@@ -23,6 +24,15 @@ after(async () => {
   if (found.length > 0) await redis.del(...found);
   redis.disconnect();
 });
+
+contextStoreContract("Redis", async () => ({
+  store: new RedisContextStore({ redis, keys, maxTurns: 3, ttlSeconds: 120 }),
+  // The ledger's record of a message shares its conversation's hash tag, as in production.
+  recordKey: (_ref, turnId) => keys.message(`m0${turnId}`),
+  record: async (key, field, turn) => {
+    await redis.hset(key, field, JSON.stringify(turn));
+  },
+}));
 
 describe("RedisContextStore (real Redis)", () => {
   it("keeps the newest three turns, oldest first, with a TTL", async () => {
