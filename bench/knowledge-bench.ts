@@ -78,7 +78,7 @@ async function generateFolder(dir: string): Promise<() => string> {
 }
 
 /** Speed on the generated folder. */
-async function runSpeed(json: boolean): Promise<Record<string, unknown>> {
+export async function runSpeed(json: boolean): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), "kb-bench-"));
   try {
     const question = await generateFolder(dir);
@@ -114,7 +114,7 @@ async function runSpeed(json: boolean): Promise<Record<string, unknown>> {
     for (let i = 0; i < QUESTIONS; i++) {
       const q = question();
       const s = performance.now();
-      returned += (await kb.retrieve(q, { tokenBudget: 1200 })).length;
+      returned += (await kb.retrieve(q, { tokenBudget: 1200 })).snippets.length;
       latencies.push(performance.now() - s);
     }
     const searchCpuMs = (cpuMs() - c2) / QUESTIONS;

@@ -70,7 +70,7 @@ export class Answerer {
     const snippets =
       job.v === 1
         ? job.snippets
-        : ((await o.retriever?.retrieve(job.question, { tokenBudget: o.tokenBudget })) ?? []);
+        : ((await o.retriever?.retrieve(job.question, { tokenBudget: o.tokenBudget }))?.snippets ?? []);
     const knowledgeReady = job.v === 1 ? job.knowledgeReady : (o.retriever?.ready ?? false);
     const base = { snippets, knowledgeReady, tokens: 0 };
     if (knowledgeReady && snippets.length === 0) {

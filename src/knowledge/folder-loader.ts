@@ -19,6 +19,8 @@ export interface FolderSnapshot {
 export interface FolderLoaderOptions {
   /** Largest chunk in estimated tokens. @defaultValue 256 */
   maxChunkTokens?: number;
+  /** Paths relative to the folder (files or whole subfolders) that are not read. @defaultValue [] */
+  exclude?: readonly string[];
 }
 
 interface Cached {
@@ -29,7 +31,7 @@ interface Cached {
   problems: KnowledgeProblem[];
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+async function listFiles(dir: string, exclude: readonly string[]): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files: string[] = [];
   for (const e of entries) {
@@ -37,6 +39,7 @@ async function listFiles(dir: string): Promise<string[]> {
     const rel = relative(dir, join(e.parentPath, e.name)).split(sep).join("/");
     // Hidden folders (.git, editors' swap folders) are never knowledge.
     if (rel.split("/").some((part) => part.startsWith("."))) continue;
+    if (exclude.some((x) => rel === x || rel.startsWith(`${x}/`))) continue;
     if (isKnowledgeFile(rel)) files.push(rel);
   }
   return files.sort();
@@ -49,18 +52,21 @@ async function listFiles(dir: string): Promise<string[]> {
 export class FolderLoader {
   readonly dir: string;
   readonly #maxChunkTokens: number;
+  readonly #exclude: string[];
   #cache = new Map<string, Cached>();
 
-  constructor(dir: string, { maxChunkTokens = 256 }: FolderLoaderOptions = {}) {
+  constructor(dir: string, { maxChunkTokens = 256, exclude = [] }: FolderLoaderOptions = {}) {
     this.dir = dir;
     this.#maxChunkTokens = maxChunkTokens;
+    // Normalised like listed paths: forward slashes, no leading "./" or trailing "/".
+    this.#exclude = exclude.map((x) => x.replace(/\\/g, "/").replace(/^\.\//, "").replace(/\/+$/, ""));
   }
 
   /** @param onProgress called after each file with (done, total). */
   async load(onProgress?: (done: number, total: number) => void): Promise<FolderSnapshot> {
     let files: string[];
     try {
-      files = await listFiles(this.dir);
+      files = await listFiles(this.dir, this.#exclude);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") {

@@ -2,12 +2,12 @@ import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { type FSWatcher, watch as watchFolder } from "chokidar";
 import type { Logger } from "../logger.ts";
-import type { Snippet } from "./citation.ts";
+import { decideAnswerability } from "./answerability.ts";
 import { createLlamaEmbedder, type Embedder, EmbeddingCache } from "./embedder.ts";
 import { FolderLoader, type FolderSnapshot } from "./folder-loader.ts";
 import type { Chunk, KnowledgeProblem } from "./knowledge-document.ts";
-import { KnowledgeIndex, type RankedChunk } from "./knowledge-index.ts";
-import type { RetrieveOptions, Retriever } from "./retriever.ts";
+import { KnowledgeIndex, type RankedChunk, type Ranking, type SearchOptions } from "./knowledge-index.ts";
+import type { Retrieval, RetrieveOptions, Retriever } from "./retriever.ts";
 import { selectSnippets } from "./snippet-selection.ts";
 import { createWordVectorEmbedder, loadWordVectors, type WordVectors } from "./word-vectors.ts";
 
@@ -27,6 +27,13 @@ export interface KnowledgeBaseOptions {
   logger: Logger;
   /** Relevance floor, 0..1; 0 means the built-in default. @defaultValue 0 */
   minScore?: number;
+  /**
+   * How cautious the answerability decision is (RETRIEVAL_CAUTION): the confidence, 0..1, an answer
+   * needs. @defaultValue DEFAULT_CAUTION
+   */
+  caution?: number;
+  /** Paths inside `dir` (files or folders) left out: folders that tenants have for their own. */
+  exclude?: readonly string[];
   /** Largest chunk in estimated tokens. @defaultValue 256 */
   maxChunkTokens?: number;
   /** Quiet time after the last file event before re-indexing. @defaultValue 100 */
@@ -55,19 +62,27 @@ export interface KnowledgeStats {
   /** Every problem, warnings included. */
   problems: KnowledgeProblem[];
   dense: boolean;
+  /** Chunks per language (primary subtag). */
+  languages: Record<string, number>;
   /** What makes the vectors, when dense retrieval is on. */
   embedder?: string;
   /** Chunk vectors computed since start (a reload adds only changed chunks). */
   embedded: number;
   reloads: number;
   loadedAt: string | null;
+  /** With tenant folders: each tenant key's folder and what it holds. */
+  tenants?: Record<string, { dir: string; exists: boolean; files: number; chunks: number }>;
 }
 
 /** The knowledge folder, indexed: a Retriever that follows the folder as it changes. */
 export interface KnowledgeBase extends Retriever {
   /** The full ranking (no floor, no budget), for `kb search` and evaluation. */
-  search(query: string, limit?: number): Promise<RankedChunk[]>;
+  search(query: string, limit?: number, options?: Pick<SearchOptions, "lang">): Promise<RankedChunk[]>;
+  /** The ranking with the question's terms, for the answerability decision and its evaluation. */
+  rank(query: string, options?: SearchOptions): Promise<Ranking>;
   stats(): KnowledgeStats;
+  /** The paths of the indexed files, relative to the folder. */
+  paths(): string[];
   /** Re-reads the folder now; resolves once the new index serves. */
   reload(): Promise<ReloadInfo>;
   on(event: "reload", listener: (info: ReloadInfo) => void): this;
@@ -75,10 +90,17 @@ export interface KnowledgeBase extends Retriever {
   close(): Promise<void>;
 }
 
-/** What a chunk's vector is made from: its label (title and headings) on the first line, then its text. */
 /** How often a missing knowledge folder is looked for. */
 const folderPollMs = 1000;
 
+/**
+ * RETRIEVAL_CAUTION's default: the confidence an answer needs. Chosen on the development sets (see
+ * src/knowledge/answerability.ts) to meet issue 17's goals: abstain on most questions whose topic is
+ * missing and on nearly all off-topic ones while still answering the answerable ones.
+ */
+export const DEFAULT_CAUTION = 0.5;
+
+/** What a chunk's vector is made from: its label (title and headings) on the first line, then its text. */
 const embeddingText = (c: Chunk) => `${[c.title, ...c.headingPath].join(" > ")}\n${c.text}`;
 
 class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
@@ -101,7 +123,10 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
     super();
     this.#options = options;
     this.#logger = options.logger.child({ component: "knowledge" });
-    this.#loader = new FolderLoader(options.dir, { maxChunkTokens: options.maxChunkTokens ?? 256 });
+    this.#loader = new FolderLoader(options.dir, {
+      maxChunkTokens: options.maxChunkTokens ?? 256,
+      exclude: options.exclude ?? [],
+    });
     this.#embedder = embedder;
     this.#cache = embedder ? new EmbeddingCache(embedder) : undefined;
     this.#index = new KnowledgeIndex([], undefined, embedder);
@@ -111,13 +136,31 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
     return this.#index.size > 0;
   }
 
-  async retrieve(query: string, { tokenBudget }: RetrieveOptions): Promise<Snippet[]> {
-    const ranked = await this.#index.search(query, { limit: 40 });
-    return selectSnippets(ranked, { tokenBudget, minScore: this.#options.minScore ?? 0 });
+  async retrieve(query: string, { tokenBudget, lang }: RetrieveOptions): Promise<Retrieval> {
+    const ranking = await this.#index.search(query, { limit: 40, ...(lang ? { lang } : {}) });
+    const decision = decideAnswerability(ranking, this.#options.caution ?? DEFAULT_CAUTION);
+    const snippets = selectSnippets(ranking.hits, { tokenBudget, minScore: this.#options.minScore ?? 0 });
+    const answerable = decision.answerable && snippets.length > 0;
+    return {
+      snippets,
+      answerable,
+      confidence: decision.confidence,
+      reason: answerable || !decision.answerable ? decision.reason : "weak_match",
+      lang: ranking.lang,
+      knowledgeReady: this.ready,
+    };
   }
 
-  search(query: string, limit = 20): Promise<RankedChunk[]> {
-    return this.#index.search(query, { limit });
+  async search(query: string, limit = 20, options: Pick<SearchOptions, "lang"> = {}): Promise<RankedChunk[]> {
+    return (await this.#index.search(query, { limit, ...options })).hits;
+  }
+
+  rank(query: string, options: SearchOptions = {}): Promise<Ranking> {
+    return this.#index.search(query, options);
+  }
+
+  paths(): string[] {
+    return this.#folder.documents.map((d) => d.path);
   }
 
   stats(): KnowledgeStats {
@@ -132,6 +175,7 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
       skipped,
       problems: f.problems,
       dense: this.#index.dense,
+      languages: this.#index.languages(),
       ...(this.#embedder ? { embedder: this.#embedder.description } : {}),
       embedded: this.#cache?.embedded ?? 0,
       reloads: this.#reloads,

@@ -58,8 +58,10 @@ describe("kb command", () => {
   it("search prints ranked snippets with scores and citations", async () => {
     const r = await kb("search", "partial refund for a damaged item", "--knowledge", knowledge);
     assert.equal(r.code, 0);
-    const first = r.stdout.split("\n")[0] ?? "";
-    assert.match(first, /^\[1\] score \d\.\d{3} {2}Refunds > Partial refunds$/);
+    const [decision, first] = r.stdout.split("\n");
+    assert.match(decision ?? "", /^Answer \(confidence \d\.\d{3}, (confident|uncertain), language en\)/);
+    // A ranking score that orders the snippets, and the relevance the floor compares.
+    assert.match(first ?? "", /^\[1\] score \d+\.\d{3} {2}relevance 1\.000 {2}Refunds > Partial refunds$/);
     assert.match(r.stdout, /https:\/\/help\.example\.com\/refunds {2}\(lines 8-8\)/);
   });
 
@@ -94,7 +96,7 @@ describe("kb command", () => {
         ["broken.md"],
       );
       const text = await kb("stats", "--knowledge", knowledge);
-      assert.match(text.stdout, /skipped: 1\n {2}broken\.md:\d+: bad front matter/);
+      assert.match(text.stdout, /skipped: {3}1\n {2}broken\.md:\d+:\d+: bad front matter/);
     } finally {
       await rm(join(knowledge, "broken.md"));
     }
@@ -115,12 +117,29 @@ describe("kb command", () => {
     );
     const r = await kb("eval", "--knowledge", knowledge, "--questions", questions, "--json");
     assert.equal(r.code, 0);
-    const result = JSON.parse(r.stdout) as Record<string, number>;
-    assert.deepEqual(Object.keys(result), ["questions", "recall@1", "recall@5", "mrr@10"]);
+    const result = JSON.parse(r.stdout) as Record<string, number> & { misses: Record<string, unknown>[] };
+    assert.deepEqual(Object.keys(result), [
+      "questions",
+      "recall@1",
+      "recall@5",
+      "mrr@10",
+      "noAnswer",
+      "answeredRight",
+      "misses",
+    ]);
     assert.equal(result.questions, 4);
     assert.equal(result["recall@1"], 0.75);
     assert.equal(result["recall@5"], 1);
     assert.equal(result["mrr@10"], 0.875);
+    assert.equal(result.noAnswer, 0);
+    assert.deepEqual(result.misses, [
+      {
+        question: "refund of a damaged parcel",
+        expected: "delivery.txt",
+        first: "billing/refunds.md",
+        rank: 2,
+      },
+    ]);
     const text = await kb("eval", "--knowledge", knowledge, "--questions", questions);
     assert.match(
       text.stdout,

@@ -48,7 +48,7 @@ describe("knowledge base with hot reload", () => {
   });
 
   const paths = async (q: string) =>
-    (await kb.retrieve(q, { tokenBudget: 500 })).map((s) => s.citation.path.split("#")[0]);
+    (await kb.retrieve(q, { tokenBudget: 500 })).snippets.map((s) => s.citation.path.split("#")[0]);
 
   it("serves the folder at start", async () => {
     assert.ok(kb.ready);
@@ -66,7 +66,7 @@ describe("knowledge base with hot reload", () => {
     await writeFile(join(dir, "shipping.md"), article("Shipping", "Parcels are carried by drones now."));
     await within(2000, async () => (await paths("drones")).includes("shipping.md"));
     assert.equal((await paths("parcels"))[0], "shipping.md");
-    const [s] = await kb.retrieve("drones", { tokenBudget: 500 });
+    const [s] = (await kb.retrieve("drones", { tokenBudget: 500 })).snippets;
     assert.match(s?.text ?? "", /drones/);
   });
 
@@ -98,7 +98,7 @@ describe("knowledge base with hot reload", () => {
       ),
     );
     await within(2000, async () => (await paths("refund policy override")).includes("evil.md"));
-    const snippets = await kb.retrieve("refund policy override", { tokenBudget: 500 });
+    const { snippets } = await kb.retrieve("refund policy override", { tokenBudget: 500 });
     const prompt = buildPrompt({ question: "refund policy override", snippets, history: [] });
     assert.ok(prompt.system.startsWith(`${SYSTEM_RULES}\n<source n="1">`));
     assert.equal(prompt.system.match(/<\/source>/g)?.length, snippets.length);
@@ -211,14 +211,17 @@ describe("missing folder", () => {
     const kb = await createKnowledgeBase({ dir, watch: true, logger: createLogger({ destination }) });
     try {
       assert.equal(kb.ready, false);
-      assert.deepEqual(await kb.retrieve("anything at all", { tokenBudget: 100 }), []);
+      assert.deepEqual((await kb.retrieve("anything at all", { tokenBudget: 100 })).snippets, []);
       assert.ok(lines.some((l) => l.includes("knowledge folder not found")));
       await mkdir(dir);
       await writeFile(join(dir, "late.md"), article("Late article", "Arrived after start."));
       await within(3000, async () => kb.ready);
       // And from then on it is watched like any folder.
       await writeFile(join(dir, "later.md"), article("Later article", "Watched after it appeared."));
-      await within(2000, async () => (await kb.retrieve("watched", { tokenBudget: 100 })).length === 1);
+      await within(
+        2000,
+        async () => (await kb.retrieve("watched", { tokenBudget: 100 })).snippets.length === 1,
+      );
     } finally {
       await kb.close();
       await rm(dir, { recursive: true, force: true });
