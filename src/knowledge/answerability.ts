@@ -1,4 +1,5 @@
 import type { Ranking } from "./knowledge-index.ts";
+import { analyzerFor } from "./text-analyzer.ts";
 
 /**
  * Does the folder answer the question? A calibrated estimate from how the question's words meet the
@@ -8,7 +9,11 @@ import type { Ranking } from "./knowledge-index.ts";
  * - rarest: whether the question's most distinctive word is in the best chunk (a question about
  *   "pets" that matches an article only on "covid" is about something the folder lacks);
  * - unknown: the share of the question's information in words the folder never uses;
- * - strength: the best chunk's BM25 score against what a perfect match of every term would give;
+ * - title: the share of the question's information in the best chunk's title, headings and tags
+ *   (what the article is about, not what it mentions in passing);
+ * - specific: coverage counting only the words that are specific in this folder (in at most a tenth
+ *   of its chunks): in a folder all about one product, the product's name says nothing;
+ * - concentration: the share of the ten best chunks' scores that the best file holds;
  * - margin: how far the best file stands above the next file;
  * - agreement: whether word or sentence vectors rank the same chunk first (when they are on).
  *
@@ -22,7 +27,9 @@ export interface AnswerabilityFeatures {
   coverage: number;
   rarest: number;
   unknown: number;
-  strength: number;
+  title: number;
+  specific: number;
+  concentration: number;
   margin: number;
   /** Distinct search terms in the question. */
   terms: number;
@@ -48,8 +55,8 @@ export interface Answerability {
  */
 export type AnswerabilityReason = "confident" | "uncertain" | "weak_match" | "no_match" | "empty";
 
-/** BM25 saturation of a perfect match, as in LexicalIndex's defaults (k + 1 + d). */
-const perfectTermScore = 1.2 + 1 + 0.5;
+/** A word in more than this share of the folder's chunks is background, not topic. */
+const specificShare = 0.1;
 /** Confidence this far above the caution setting still counts as uncertain (a gap). */
 export const UNCERTAIN_BAND = 0.15;
 
@@ -59,7 +66,9 @@ const WEIGHTS = {
   coverage: 5.0,
   rarest: 1.5,
   unknown: -3.0,
-  strength: 2.0,
+  title: 1.0,
+  specific: 1.0,
+  concentration: 1.0,
   margin: 1.0,
   terms: 0.3,
   agreement: 0.5,
@@ -75,19 +84,36 @@ export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
     if ((query.df[i] ?? 0) > 0 && (rarestIndex < 0 || x > (query.idf[rarestIndex] ?? 0))) rarestIndex = i;
   });
   const matched = top?.matched ?? 0;
-  const lexicalTop = hits
-    .filter((h) => h.lexical !== undefined)
-    .sort((a, b) => (b.lexical ?? 0) - (a.lexical ?? 0));
-  const best = lexicalTop[0];
-  const other = lexicalTop.find((h) => h.chunk.path !== best?.chunk.path);
-  const denseTop = hits
-    .filter((h) => h.cosine !== undefined)
-    .sort((a, b) => (b.cosine ?? 0) - (a.cosine ?? 0))[0];
+  const has = (i: number) => i < 30 && (matched & (1 << i)) !== 0;
+  // Title, headings and tags of the best chunk: what it is about.
+  const label = new Set(
+    top ? analyzerFor(ranking.lang).terms(`${top.chunk.title}\n${top.chunk.headingPath.join("\n")}\n${top.chunk.tags.join("\n")}`) : [],
+  );
+  let titleInfo = 0;
+  let specificTotal = 0;
+  let specificInfo = 0;
+  query.terms.forEach((term, i) => {
+    const idf = query.idf[i] ?? 0;
+    if (label.has(term)) titleInfo += idf;
+    if ((query.df[i] ?? 0) <= query.size * specificShare) {
+      specificTotal += idf;
+      if (has(i)) specificInfo += idf;
+    }
+  });
+  const byScore = hits.filter((h) => h.lexical !== undefined).sort((a, b) => (b.lexical ?? 0) - (a.lexical ?? 0));
+  const best = byScore[0];
+  const other = byScore.find((h) => h.chunk.path !== best?.chunk.path);
+  const ten = byScore.slice(0, 10);
+  const mass = ten.reduce((s, h) => s + (h.lexical ?? 0), 0);
+  const bestFileMass = ten.filter((h) => h.chunk.path === best?.chunk.path).reduce((s, h) => s + (h.lexical ?? 0), 0);
+  const denseTop = hits.filter((h) => h.cosine !== undefined).sort((a, b) => (b.cosine ?? 0) - (a.cosine ?? 0))[0];
   return {
     coverage: top?.coverage ?? 0,
-    rarest: rarestIndex >= 0 && rarestIndex < 30 && matched & (1 << rarestIndex) ? 1 : 0,
+    rarest: rarestIndex >= 0 && has(rarestIndex) ? 1 : 0,
     unknown: total > 0 ? unknownInfo / total : 1,
-    strength: best && total > 0 ? Math.min(1, (best.lexical ?? 0) / (total * perfectTermScore)) : 0,
+    title: total > 0 ? titleInfo / total : 0,
+    specific: specificTotal > 0 ? specificInfo / specificTotal : (top?.coverage ?? 0),
+    concentration: mass > 0 ? bestFileMass / mass : 0,
     margin: best && other ? Math.max(0, 1 - (other.lexical ?? 0) / (best.lexical ?? 1)) : best ? 1 : 0,
     terms: query.terms.length,
     agreement: denseTop && best ? (denseTop.chunk.path === best.chunk.path ? 1 : 0) : 0.5,
@@ -96,22 +122,37 @@ export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
 
 /** The features in the model's order, transformed as the model wants them. */
 export function featureVector(f: AnswerabilityFeatures): number[] {
-  return [f.coverage, f.rarest, f.unknown, f.strength, f.margin, Math.log(1 + f.terms), f.agreement];
+  return [
+    f.coverage,
+    f.rarest,
+    f.unknown,
+    f.title,
+    f.specific,
+    f.concentration,
+    f.margin,
+    Math.log(1 + f.terms),
+    f.agreement,
+  ];
 }
 
 export type AnswerabilityWeights = typeof WEIGHTS;
 
+/** The model's features, in `featureVector()`'s order. */
+export const FEATURE_NAMES = [
+  "coverage",
+  "rarest",
+  "unknown",
+  "title",
+  "specific",
+  "concentration",
+  "margin",
+  "terms",
+  "agreement",
+] as const;
+
 export function confidenceOf(f: AnswerabilityFeatures, w: AnswerabilityWeights = WEIGHTS): number {
   const x = featureVector(f);
-  const z =
-    w.bias +
-    w.coverage * (x[0] ?? 0) +
-    w.rarest * (x[1] ?? 0) +
-    w.unknown * (x[2] ?? 0) +
-    w.strength * (x[3] ?? 0) +
-    w.margin * (x[4] ?? 0) +
-    w.terms * (x[5] ?? 0) +
-    w.agreement * (x[6] ?? 0);
+  const z = FEATURE_NAMES.reduce((sum, name, i) => sum + w[name] * (x[i] ?? 0), w.bias);
   return 1 / (1 + Math.exp(-z));
 }
 

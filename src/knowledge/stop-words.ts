@@ -20,7 +20,8 @@ const english =
   "would could might must shall may i me my myself we our ours you your yours he him his she her hers it its " +
   "they them their theirs what which who whom this that these those am is are was were be been being have has " +
   "had having do does did doing s t d ll m re ve don doesn didn isn aren wasn weren won wouldn shouldn couldn " +
-  "can't cannot please hi hello thanks thank anyone someone get got know want need like also still yet";
+  "can't cannot please hi hello thanks thank anyone someone get got know want need like also still yet " +
+  "many much until";
 
 const extras: Record<string, string> = {
   fr:
@@ -30,8 +31,12 @@ const extras: Record<string, string> = {
   de:
     "wie was warum wann wo wer welche welcher welches kann kannst können könnte muss musst müssen bitte " +
     "hallo danke möchte möchten gibt es",
-  es: "cómo como qué que cuándo dónde cuánto cuánta puedo puede quiero quisiera hola gracias hay",
-  pt: "como quando onde quanto quanta posso pode quero queria olá ola obrigado obrigada há",
+  es:
+    "cómo como qué que cuándo dónde cuánto cuánta cuántos cuántas puedo puede quiero quisiera hola gracias " +
+    "hay usted mi mis está estoy tengo",
+  pt:
+    "como quando onde quanto quanta quantos quantas posso pode quero queria olá ola obrigado obrigada há " +
+    "você não meu minha ao aos à às está estou tenho",
   zh: "请问 怎么 怎样 如何 什么 为什么 吗 呢 吧 啊 我 你 您 的 了 能 可以 要 想 谢谢 你好 请 一下 么",
   ja: "です ます でしょ か どう どうすれば どの なに 何 ください お願い します いい",
 };
