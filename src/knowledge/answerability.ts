@@ -76,7 +76,9 @@ const WEIGHTS = {
 
 export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
   const { query, hits } = ranking;
-  const top = hits[0];
+  // With vectors fused in, the first chunk may have been found by them alone: the lexical signals
+  // are read from the best chunk among the first three that matched words.
+  const top = hits.slice(0, 3).find((h) => h.lexical !== undefined) ?? hits[0];
   const total = query.idf.reduce((s, x) => s + x, 0);
   const unknownInfo = query.idf.reduce((s, x, i) => s + ((query.df[i] ?? 0) === 0 ? x : 0), 0);
   let rarestIndex = -1;

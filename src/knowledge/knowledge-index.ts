@@ -2,7 +2,6 @@ import type { Embedder } from "./embedder.ts";
 import type { Chunk } from "./knowledge-document.ts";
 import { detectLanguage, normalizeLang } from "./language.ts";
 import { type LexicalHit, LexicalIndex, type LexicalOptions, type QueryTerms } from "./lexical-index.ts";
-import { reciprocalRankFusion } from "./rank-fusion.ts";
 
 /** One chunk in a ranking, with the signals that placed it there. */
 export interface RankedChunk {
@@ -188,15 +187,27 @@ export class KnowledgeIndex {
       }
       lists.push(top.map((t) => t.id));
     }
-    const fused = lists.length === 1 ? undefined : reciprocalRankFusion(lists);
-    const hits = fused
-      ? [...fused.entries()]
-          .sort((a, b) => b[1] - a[1])
-          .flatMap(([id, score]) => {
-            const hit = byId.get(id);
-            return hit ? [{ ...hit, score }] : [];
-          })
-      : lexical.hits.map((h) => ({ ...fromLexical(h), score: h.score }));
+    let hits: RankedChunk[];
+    if (lists.length === 1) {
+      hits = lexical.hits.map((h) => ({ ...fromLexical(h), score: h.score }));
+    } else {
+      // Score fusion: BM25 relative to the best match, plus the cosine rescaled over the candidates,
+      // weighed by how much the embedder is trusted. Unlike rank fusion it keeps BM25's margins (a
+      // clear lexical winner stays first unless the vectors strongly disagree).
+      const maxLexical = lexical.hits[0]?.score ?? 0;
+      const cosines = [...byId.values()].flatMap((h) => (h.cosine === undefined ? [] : [h.cosine]));
+      const lo = Math.min(...cosines);
+      const hi = Math.max(...cosines);
+      const weight = this.#embedder?.fusionWeight ?? 1;
+      hits = [...byId.values()]
+        .map((h) => ({
+          ...h,
+          score:
+            (maxLexical > 0 ? (h.lexical ?? 0) / maxLexical : 0) +
+            (h.cosine === undefined || hi <= lo ? 0 : (weight * (h.cosine - lo)) / (hi - lo)),
+        }))
+        .sort((a, b) => b.score - a.score);
+    }
     return { lang: part.lang, query: lexical.query, hits: hits.slice(0, limit) };
   }
 }
