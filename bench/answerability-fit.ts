@@ -31,6 +31,8 @@ export interface Sample {
   rightCited: boolean;
   /** Nothing matched at all: refused whatever the weights. */
   noMatch: boolean;
+  /** The gateway's decision at the default caution (RETRIEVAL_CAUTION). */
+  answerable: boolean;
 }
 
 /** Features of every question of a collection, as the gateway would compute them. */
@@ -49,7 +51,7 @@ export async function samplesOf(c: DevCollection, useLang = false): Promise<Samp
         const lang = useLang && q.lang ? { lang: q.lang } : {};
         const ranking = await kb.rank(q.question, { limit: 40, ...lang });
         const features = answerabilityFeatures(ranking);
-        const { snippets } = await kb.retrieve(q.question, { tokenBudget: 1200, ...lang });
+        const { snippets, answerable } = await kb.retrieve(q.question, { tokenBudget: 1200, ...lang });
         const cited = quotedSnippets(snippets).map((s) => s.citation.path.split("#")[0]);
         out.push({
           source,
@@ -57,6 +59,7 @@ export async function samplesOf(c: DevCollection, useLang = false): Promise<Samp
           features,
           rightCited: kind === "answerable" && cited.includes(q.expected),
           noMatch: ranking.hits.length === 0 || features.coverage === 0 || snippets.length === 0,
+          answerable,
         });
       }
     }
@@ -114,8 +117,16 @@ export interface Outcome {
   offTopicAbstained: number;
 }
 
-/** What the bot would do with these samples at a caution setting, with these weights. */
-export function outcome(samples: readonly Sample[], weights: AnswerabilityWeights, caution: number): Outcome {
+/**
+ * What the bot would do with these samples: at a caution setting with these weights, or with a
+ * given rule (`(s) => s.answerable` for the gateway's own decision, `(s) => !s.noMatch` for the
+ * relevance floor alone, as before the decision existed).
+ */
+export function outcome(
+  samples: readonly Sample[],
+  weights: AnswerabilityWeights | ((s: Sample) => boolean),
+  caution = 0.5,
+): Outcome {
   const o: Outcome = {
     answerable: 0,
     answeredRight: 0,
@@ -125,7 +136,8 @@ export function outcome(samples: readonly Sample[], weights: AnswerabilityWeight
     offTopicAbstained: 0,
   };
   for (const s of samples) {
-    const answers = !s.noMatch && confidenceOf(s.features, weights) >= caution;
+    const answers =
+      typeof weights === "function" ? weights(s) : !s.noMatch && confidenceOf(s.features, weights) >= caution;
     if (s.kind === "answerable") {
       o.answerable++;
       if (answers && s.rightCited) o.answeredRight++;
@@ -201,11 +213,20 @@ async function main(): Promise<void> {
     const sweep: (string | number)[][] = [];
     for (const c of [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) {
       for (const source of sources) {
-        const r = rates(outcome(samples.filter((s) => s.source === source), weights, c));
+        const r = rates(
+          outcome(
+            samples.filter((s) => s.source === source),
+            weights,
+            c,
+          ),
+        );
         sweep.push([c, source, r.answeredRight, r.missingAbstention, r.offTopicAbstention]);
       }
     }
-    say(json, table(["caution", "collection", "answered right", "missing refused", "off-topic refused"], sweep));
+    say(
+      json,
+      table(["caution", "collection", "answered right", "missing refused", "off-topic refused"], sweep),
+    );
     result.sweep = sweep;
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -71,7 +71,10 @@ export async function devSources(): Promise<{ sources: Source[]; cleanup: () => 
     }
     sources.push({ name: "sample-intl", dir: intl, questions });
   }
-  return { sources, cleanup: async () => void (covid && (await rm(covid.dir, { recursive: true, force: true }))) };
+  return {
+    sources,
+    cleanup: async () => void (covid && (await rm(covid.dir, { recursive: true, force: true }))),
+  };
 }
 
 export async function offTopicQuestions(): Promise<EvalQuestion[]> {
@@ -100,7 +103,10 @@ export async function withoutAFifth(
   await cp(source.dir, knowledge, {
     recursive: true,
     filter: (src) => {
-      const rel = src.slice(source.dir.length + 1).split("\\").join("/");
+      const rel = src
+        .slice(source.dir.length + 1)
+        .split("\\")
+        .join("/");
       return !removed.has(rel);
     },
   });

@@ -89,7 +89,11 @@ export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
   const has = (i: number) => i < 30 && (matched & (1 << i)) !== 0;
   // Title, headings and tags of the best chunk: what it is about.
   const label = new Set(
-    top ? analyzerFor(ranking.lang).terms(`${top.chunk.title}\n${top.chunk.headingPath.join("\n")}\n${top.chunk.tags.join("\n")}`) : [],
+    top
+      ? analyzerFor(ranking.lang).terms(
+          `${top.chunk.title}\n${top.chunk.headingPath.join("\n")}\n${top.chunk.tags.join("\n")}`,
+        )
+      : [],
   );
   let titleInfo = 0;
   let specificTotal = 0;
@@ -102,13 +106,19 @@ export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
       if (has(i)) specificInfo += idf;
     }
   });
-  const byScore = hits.filter((h) => h.lexical !== undefined).sort((a, b) => (b.lexical ?? 0) - (a.lexical ?? 0));
+  const byScore = hits
+    .filter((h) => h.lexical !== undefined)
+    .sort((a, b) => (b.lexical ?? 0) - (a.lexical ?? 0));
   const best = byScore[0];
   const other = byScore.find((h) => h.chunk.path !== best?.chunk.path);
   const ten = byScore.slice(0, 10);
   const mass = ten.reduce((s, h) => s + (h.lexical ?? 0), 0);
-  const bestFileMass = ten.filter((h) => h.chunk.path === best?.chunk.path).reduce((s, h) => s + (h.lexical ?? 0), 0);
-  const denseTop = hits.filter((h) => h.cosine !== undefined).sort((a, b) => (b.cosine ?? 0) - (a.cosine ?? 0))[0];
+  const bestFileMass = ten
+    .filter((h) => h.chunk.path === best?.chunk.path)
+    .reduce((s, h) => s + (h.lexical ?? 0), 0);
+  const denseTop = hits
+    .filter((h) => h.cosine !== undefined)
+    .sort((a, b) => (b.cosine ?? 0) - (a.cosine ?? 0))[0];
   return {
     coverage: top?.coverage ?? 0,
     rarest: rarestIndex >= 0 && has(rarestIndex) ? 1 : 0,

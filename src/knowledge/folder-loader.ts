@@ -23,6 +23,9 @@ export interface FolderLoaderOptions {
   exclude?: readonly string[];
 }
 
+/** Files read at once. */
+const readConcurrency = 16;
+
 interface Cached {
   mtimeMs: number;
   size: number;
@@ -75,12 +78,20 @@ export class FolderLoader {
       }
       throw error;
     }
-    const next = new Map<string, Cached>();
+    const entries: Cached[] = new Array(files.length);
     let done = 0;
-    for (const path of files) {
-      next.set(path, await this.#loadFile(path));
-      onProgress?.(++done, files.length);
-    }
+    let cursor = 0;
+    // Several files in flight: reading is I/O-bound and one file at a time leaves the CPU idle
+    // between reads (2,000 files: ~1 s of waiting). Order is kept by index, not by completion.
+    const worker = async () => {
+      while (cursor < files.length) {
+        const i = cursor++;
+        entries[i] = await this.#loadFile(files[i] as string);
+        onProgress?.(++done, files.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(readConcurrency, files.length) }, worker));
+    const next = new Map<string, Cached>(files.map((path, i) => [path, entries[i] as Cached]));
     this.#cache = next;
     const snapshot: FolderSnapshot = { exists: true, documents: [], chunks: [], problems: [], skipped: [] };
     for (const [path, entry] of next) {

@@ -97,6 +97,8 @@ export class LexicalIndex {
   #docs: (Doc | undefined)[] = [];
   readonly #slotOf = new Map<string, number>();
   #dead = 0;
+  /** k(1 - b + b len/avg) per slot and field, recomputed on the first search after a change. */
+  #normCache: Float64Array | undefined;
   /** Per-search accumulators by slot, reused (only the touched entries are reset): no garbage per search. */
   #acc = {
     scores: new Float64Array(0),
@@ -147,6 +149,21 @@ export class LexicalIndex {
       this.#add(c);
     }
     if (this.#dead > 256 && this.#dead * 4 > this.#docs.length) this.#sweep();
+    this.#normCache = undefined;
+  }
+
+  /** Each field's BM25 length normalisation, k(1 - b + b len/avg), for every slot. */
+  #norms(avg: readonly number[]): Float64Array {
+    if (this.#normCache && this.#normCache.length === this.#docs.length * 4) return this.#normCache;
+    const { k, b } = this.#bm25;
+    const norms = new Float64Array(this.#docs.length * 4);
+    this.#docs.forEach((doc, slot) => {
+      if (!doc) return;
+      for (let f = 0; f < 4; f++)
+        norms[slot * 4 + f] = k * (1 - b + (b * (doc.lengths[f] ?? 0)) / (avg[f] ?? 1));
+    });
+    this.#normCache = norms;
+    return norms;
   }
 
   /** Adds (+1) or takes away (-1) a chunk's share of the frequencies and lengths. */
@@ -241,7 +258,7 @@ export class LexicalIndex {
     const idf = df.map((d) => this.#idf(d));
     const result: LexicalResult = { query: { terms, idf, df, size: this.size }, hits: [] };
     if (terms.length === 0 || this.size === 0) return result;
-    const { k, b, d } = this.#bm25;
+    const { k, d } = this.#bm25;
     const n = this.size;
     const slotsTotal = this.#docs.length;
     if (this.#acc.scores.length < slotsTotal) {
@@ -259,7 +276,9 @@ export class LexicalIndex {
     const avg = FIELDS.map((_, f) => (this.#totalLengths[f] ?? 0) / n || 1);
     const boosts = this.#boosts;
     const total = idf.reduce((s, x) => s + x, 0);
-    terms.forEach((term, qi) => {
+    const norms = this.#norms(avg);
+    for (let qi = 0; qi < terms.length; qi++) {
+      const term = terms[qi] as string;
       const bit = qi < maxTracked ? 1 << qi : 0;
       const exact = this.#dict.id(term);
       const matches: [number, number][] =
@@ -268,28 +287,31 @@ export class LexicalIndex {
           : this.#fuzzy > 0
             ? this.#dict.oneEditAway(term).map((t) => [t, this.#fuzzy])
             : [];
-      const share = (idf[qi] ?? 0) * 1;
+      const share = idf[qi] ?? 0;
       for (const [t, weight] of matches) {
         // Per field: its own IDF (a word rare in titles says a lot when a title has it), boosted.
         const w = this.#fieldDf.map((dfs, f) => {
           const fdf = dfs[t] ?? 0;
           return (boosts[f] ?? 1) * weight * Math.log(1 + (n - fdf + 0.5) / (fdf + 0.5));
         });
+        const [w0, w1, w2, w3] = w as [number, number, number, number];
         const coveredShare = weight === 1 ? share : share / 2;
         const slots = this.#postSlots[t] ?? [];
         const tfs = this.#postTfs[t] ?? [];
         for (let i = 0; i < slots.length; i++) {
           const slot = slots[i] as number;
-          const doc = this.#docs[slot];
-          if (!doc) continue;
+          if (this.#docs[slot] === undefined) continue;
           const packed = tfs[i] as number;
+          const base = slot * 4;
           let s = 0;
-          for (let f = 0; f < 4; f++) {
-            const tf = (packed >>> (f * 8)) & 255;
-            if (tf === 0) continue;
-            const norm = 1 - b + (b * (doc.lengths[f] as number)) / (avg[f] as number);
-            s += (w[f] as number) * (d + (tf * (k + 1)) / (tf + k * norm));
-          }
+          let tf = packed & 255;
+          if (tf) s += w0 * (d + (tf * (k + 1)) / (tf + (norms[base] as number)));
+          tf = (packed >>> 8) & 255;
+          if (tf) s += w1 * (d + (tf * (k + 1)) / (tf + (norms[base + 1] as number)));
+          tf = (packed >>> 16) & 255;
+          if (tf) s += w2 * (d + (tf * (k + 1)) / (tf + (norms[base + 2] as number)));
+          tf = (packed >>> 24) & 255;
+          if (tf) s += w3 * (d + (tf * (k + 1)) / (tf + (norms[base + 3] as number)));
           if (counts[slot] === 0) touched[touchedCount++] = slot;
           scores[slot] = (scores[slot] as number) + s;
           const mask = masks[slot] as number;
@@ -300,7 +322,7 @@ export class LexicalIndex {
           }
         }
       }
-    });
+    }
     // Chunks that hold more of the question's distinct words come first (MiniSearch's "quality"),
     // then the best `limit` are picked without sorting every match.
     const best: [number, number][] = [];
