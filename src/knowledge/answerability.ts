@@ -60,19 +60,19 @@ const specificShare = 0.1;
 /** Confidence this far above the caution setting still counts as uncertain (a gap). */
 export const UNCERTAIN_BAND = 0.15;
 
-/** Fitted by bench/answerability-fit.ts (see the file comment); order as in `vector()`. */
+/** Fitted by `npx tsx bench/answerability-fit.ts --seeds 1,2,3` (see the file comment). */
 const WEIGHTS = {
-  bias: -4.2,
-  coverage: 5.0,
-  rarest: 1.5,
-  unknown: -3.0,
-  title: 1.0,
-  specific: 1.0,
-  concentration: 1.0,
-  margin: 1.0,
-  terms: 0.3,
-  agreement: 0.5,
-};
+  bias: -1.87,
+  coverage: 0.99,
+  rarest: 0.99,
+  unknown: -3.04,
+  title: 1.51,
+  specific: -0.91,
+  concentration: 0.8,
+  margin: -0.1,
+  terms: 0.91,
+  agreement: -0.01,
+}
 
 export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
   const { query, hits } = ranking;
