@@ -81,6 +81,8 @@ const envSchema = z.object({
   KNOWLEDGE_WATCH: bool.default(true),
   EMBEDDING_MODEL_PATH: optionalString,
   KNOWLEDGE_WORD_VECTORS: bool.default(false),
+  /** A directory where the knowledge index is persisted, so that a restart re-reads only changed files. */
+  KNOWLEDGE_INDEX_CACHE: optionalString,
   RETRIEVAL_TOKEN_BUDGET: int(64, 100_000).default(1200),
   RETRIEVAL_MIN_SCORE: z.coerce.number().min(0).default(0),
   /** The confidence (0..1) an answer needs from the answerability decision; higher abstains more. */
@@ -265,6 +267,7 @@ function shape(e: Parsed) {
       embeddingModelPath: e.EMBEDDING_MODEL_PATH,
       /** Offline word vectors fused with BM25 when no embedding model is given (~150 MB of memory). */
       wordVectors: e.KNOWLEDGE_WORD_VECTORS,
+      indexCache: e.KNOWLEDGE_INDEX_CACHE,
       tokenBudget: e.RETRIEVAL_TOKEN_BUDGET,
       minScore: e.RETRIEVAL_MIN_SCORE,
       caution: e.RETRIEVAL_CAUTION,

@@ -15,6 +15,7 @@ export function openKnowledge(config: Config, logger: Logger): Promise<Knowledge
     logger,
     minScore: config.knowledge.minScore,
     caution: config.knowledge.caution,
+    ...(config.knowledge.indexCache ? { indexCache: config.knowledge.indexCache } : {}),
     wordVectors: config.knowledge.wordVectors,
     ...(config.knowledge.embeddingModelPath
       ? { embeddingModelPath: config.knowledge.embeddingModelPath }

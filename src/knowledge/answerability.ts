@@ -72,7 +72,7 @@ const WEIGHTS = {
   margin: -0.1,
   terms: 0.91,
   agreement: -0.01,
-}
+};
 
 export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
   const { query, hits } = ranking;

@@ -26,7 +26,8 @@ export interface FolderLoaderOptions {
 /** Files read at once. */
 const readConcurrency = 16;
 
-interface Cached {
+/** One file as last read: kept by modification time and size, and persisted with the index. */
+export interface CachedFile {
   mtimeMs: number;
   size: number;
   document?: KnowledgeDocument;
@@ -56,13 +57,23 @@ export class FolderLoader {
   readonly dir: string;
   readonly #maxChunkTokens: number;
   readonly #exclude: string[];
-  #cache = new Map<string, Cached>();
+  #cache = new Map<string, CachedFile>();
 
   constructor(dir: string, { maxChunkTokens = 256, exclude = [] }: FolderLoaderOptions = {}) {
     this.dir = dir;
     this.#maxChunkTokens = maxChunkTokens;
     // Normalised like listed paths: forward slashes, no leading "./" or trailing "/".
     this.#exclude = exclude.map((x) => x.replace(/\\/g, "/").replace(/^\.\//, "").replace(/\/+$/, ""));
+  }
+
+  /** Every file as last read, for persisting. */
+  entries(): [string, CachedFile][] {
+    return [...this.#cache.entries()];
+  }
+
+  /** Takes files read by an earlier process: those unchanged since (same mtime and size) are not read again. */
+  restore(entries: Iterable<[string, CachedFile]>): void {
+    for (const [path, entry] of entries) this.#cache.set(path, entry);
   }
 
   /** @param onProgress called after each file with (done, total). */
@@ -78,7 +89,7 @@ export class FolderLoader {
       }
       throw error;
     }
-    const entries: Cached[] = new Array(files.length);
+    const entries: CachedFile[] = new Array(files.length);
     let done = 0;
     let cursor = 0;
     // Several files in flight: reading is I/O-bound and one file at a time leaves the CPU idle
@@ -91,10 +102,15 @@ export class FolderLoader {
       }
     };
     await Promise.all(Array.from({ length: Math.min(readConcurrency, files.length) }, worker));
-    const next = new Map<string, Cached>(files.map((path, i) => [path, entries[i] as Cached]));
+    const next = new Map<string, CachedFile>(files.map((path, i) => [path, entries[i] as CachedFile]));
     this.#cache = next;
+    return this.snapshot();
+  }
+
+  /** What the files as last read (or restored) hold, without looking at the folder. */
+  snapshot(): FolderSnapshot {
     const snapshot: FolderSnapshot = { exists: true, documents: [], chunks: [], problems: [], skipped: [] };
-    for (const [path, entry] of next) {
+    for (const [path, entry] of this.#cache) {
       snapshot.problems.push(...entry.problems);
       if (entry.document) {
         snapshot.documents.push(entry.document);
@@ -106,7 +122,7 @@ export class FolderLoader {
     return snapshot;
   }
 
-  async #loadFile(path: string): Promise<Cached> {
+  async #loadFile(path: string): Promise<CachedFile> {
     const full = join(this.dir, path);
     try {
       const info = await stat(full);
@@ -116,8 +132,9 @@ export class FolderLoader {
       const chunks = result.document
         ? chunkDocument(result.document, { maxTokens: this.#maxChunkTokens })
         : [];
-      const entry: Cached = { mtimeMs: info.mtimeMs, size: info.size, chunks, problems: result.problems };
-      if (result.document) entry.document = result.document;
+      const entry: CachedFile = { mtimeMs: info.mtimeMs, size: info.size, chunks, problems: result.problems };
+      // The chunks hold the text now: the document keeps its metadata, not a second copy of its lines.
+      if (result.document) entry.document = { ...result.document, lines: [] };
       return entry;
     } catch (error) {
       const message = (error as NodeJS.ErrnoException).code ?? (error as Error).message;

@@ -5,6 +5,7 @@ import type { Logger } from "../logger.ts";
 import { decideAnswerability } from "./answerability.ts";
 import { createLlamaEmbedder, type Embedder, EmbeddingCache } from "./embedder.ts";
 import { FolderLoader, type FolderSnapshot } from "./folder-loader.ts";
+import { indexCacheFile, readIndexCache, writeIndexCache } from "./index-cache.ts";
 import type { Chunk, KnowledgeProblem } from "./knowledge-document.ts";
 import { KnowledgeIndex, type RankedChunk, type Ranking, type SearchOptions } from "./knowledge-index.ts";
 import type { Retrieval, RetrieveOptions, Retriever } from "./retriever.ts";
@@ -34,6 +35,11 @@ export interface KnowledgeBaseOptions {
   caution?: number;
   /** Paths inside `dir` (files or folders) left out: folders that tenants have for their own. */
   exclude?: readonly string[];
+  /**
+   * A directory where the index is persisted (KNOWLEDGE_INDEX_CACHE): a restart re-reads and
+   * re-analyzes only the files changed since. Off when absent.
+   */
+  indexCache?: string;
   /** Largest chunk in estimated tokens. @defaultValue 256 */
   maxChunkTokens?: number;
   /** Quiet time after the last file event before re-indexing. @defaultValue 100 */
@@ -92,6 +98,8 @@ export interface KnowledgeBase extends Retriever {
 
 /** How often a missing knowledge folder is looked for. */
 const folderPollMs = 1000;
+/** Quiet time after a reload before the index is persisted again. */
+const persistDelayMs = 2000;
 
 /**
  * RETRIEVAL_CAUTION's default: the confidence an answer needs. Chosen on the development sets (see
@@ -118,6 +126,8 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   #pending = false;
   #reloads = 0;
   #loadedAt: Date | null = null;
+  #saveTimer: NodeJS.Timeout | undefined;
+  #saving: Promise<void> | undefined;
 
   constructor(options: KnowledgeBaseOptions, embedder: Embedder | undefined) {
     super();
@@ -257,7 +267,50 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
       "knowledge indexed",
     );
     this.emit("reload", info);
+    this.#scheduleSave(persistDelayMs);
     return info;
+  }
+
+  /** Takes the persisted index, when there is one for this folder. */
+  async restore(): Promise<void> {
+    if (!this.#options.indexCache) return;
+    const cached = await readIndexCache(this.#cacheFile(), this.#options.dir);
+    if (!cached) return;
+    this.#loader.restore(cached.files);
+    // The index as it was, over the restored files' chunks: the first reload then applies only what
+    // changed since, as any reload does (by chunk identity).
+    const snapshot = this.#loader.snapshot();
+    if (this.#index.restore(cached.lexical, snapshot.chunks)) this.#folder = snapshot;
+  }
+
+  #cacheFile(): string {
+    return indexCacheFile(this.#options.indexCache ?? "", this.#options.dir);
+  }
+
+  /** Persists the index a moment after the last change (at once after the first load). */
+  #scheduleSave(delayMs: number): void {
+    if (!this.#options.indexCache || !this.#folder.exists) return;
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = setTimeout(() => this.#save(), delayMs);
+    this.#saveTimer.unref();
+  }
+
+  #save(): void {
+    this.#saveTimer = undefined;
+    const previous = this.#saving ?? Promise.resolve();
+    this.#saving = previous
+      .then(() =>
+        writeIndexCache(this.#cacheFile(), this.#options.dir, {
+          files: this.#loader.entries(),
+          lexical: this.#index.snapshot(),
+        }),
+      )
+      .catch((error: unknown) =>
+        this.#logger.warn(
+          { err: (error as Error).message },
+          "knowledge index not persisted: the next start reads every file again",
+        ),
+      );
   }
 
   /** Resolves once the watcher has scanned the folder: changes from then on are seen. */
@@ -302,6 +355,12 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   }
 
   async close(): Promise<void> {
+    if (this.#saveTimer) {
+      // A change not persisted yet is written now rather than lost.
+      clearTimeout(this.#saveTimer);
+      this.#save();
+    }
+    await this.#saving;
     clearTimeout(this.#timer);
     clearInterval(this.#appearTimer);
     await this.#watcher?.close();
@@ -329,6 +388,7 @@ export async function createKnowledgeBase(options: KnowledgeBaseOptions): Promis
     embedder = createWordVectorEmbedder(await sharedWordVectors(options.logger));
   }
   const base = new FolderKnowledgeBase(options, embedder);
+  await base.restore();
   await base.reload();
   if (options.watch) await base.startWatching();
   return base;

@@ -1,7 +1,13 @@
 import type { Embedder } from "./embedder.ts";
 import type { Chunk } from "./knowledge-document.ts";
 import { detectLanguage, normalizeLang } from "./language.ts";
-import { type LexicalHit, LexicalIndex, type LexicalOptions, type QueryTerms } from "./lexical-index.ts";
+import {
+  type LexicalHit,
+  LexicalIndex,
+  type LexicalOptions,
+  type LexicalSnapshot,
+  type QueryTerms,
+} from "./lexical-index.ts";
 
 /** One chunk in a ranking, with the signals that placed it there. */
 export interface RankedChunk {
@@ -135,6 +141,31 @@ export class KnowledgeIndex {
       const v = vectors?.get(c.id);
       if (v) this.#vectors.set(c.id, v);
     }
+  }
+
+  /** The lexical indexes as plain data, for persisting (dense vectors are not persisted). */
+  snapshot(): LexicalSnapshot[] {
+    return [...this.#parts.values()].map((p) => p.snapshot());
+  }
+
+  /**
+   * Takes persisted lexical indexes whose chunks are these (the loader's restored files); false
+   * when they do not fit (then nothing changed and the index builds from the chunks as usual).
+   * Only for an index without dense retrieval, whose vectors are not persisted.
+   */
+  restore(snapshots: readonly LexicalSnapshot[], chunks: readonly Chunk[]): boolean {
+    if (this.#embedder || this.#chunks.size > 0) return false;
+    const byId = new Map(chunks.map((c) => [c.id, c]));
+    const parts: LexicalIndex[] = [];
+    for (const s of snapshots) {
+      const part = LexicalIndex.restore(s, byId, this.#options);
+      if (!part) return false;
+      parts.push(part);
+    }
+    if (parts.reduce((n, p) => n + p.size, 0) !== chunks.length) return false;
+    for (const p of parts) this.#parts.set(p.lang, p);
+    for (const c of chunks) this.#chunks.set(c.id, c);
+    return true;
   }
 
   /** The language index a question is searched in. */

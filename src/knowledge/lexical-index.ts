@@ -1,5 +1,5 @@
 import type { Chunk } from "./knowledge-document.ts";
-import { TermDictionary } from "./term-dictionary.ts";
+import { type DictionarySnapshot, TermDictionary } from "./term-dictionary.ts";
 import { analyzerFor } from "./text-analyzer.ts";
 
 /**
@@ -69,6 +69,20 @@ const pack = (tf: readonly number[]) =>
   (Math.min(255, tf[3] ?? 0) << 24);
 const unpack = (packed: number, field: number) => (packed >>> (field * 8)) & 255;
 
+/** A LexicalIndex as plain data (typed arrays), as persisted with KNOWLEDGE_INDEX_CACHE. */
+export interface LexicalSnapshot {
+  lang: string;
+  dictionary: DictionarySnapshot;
+  fieldDf: Int32Array[];
+  totalLengths: Float64Array;
+  postSlots: Int32Array[];
+  postTfs: Int32Array[];
+  ids: string[];
+  docTerms: Int32Array[];
+  docTfs: Int32Array[];
+  docLengths: Float64Array[];
+}
+
 const defaultBm25 = { k: 1.2, b: 0.7, d: 0.5 };
 /** Most query terms tracked per chunk (a bit each); later terms still score, without coverage. */
 const maxTracked = 30;
@@ -92,11 +106,15 @@ export class LexicalIndex {
   #postSlots: number[][] = [];
   #postTfs: number[][] = [];
   /** Chunks holding each term, per field. */
-  readonly #fieldDf: number[][] = FIELDS.map(() => []);
+  #fieldDf: number[][] = FIELDS.map(() => []);
   readonly #totalLengths = new Float64Array(FIELDS.length);
   #docs: (Doc | undefined)[] = [];
   readonly #slotOf = new Map<string, number>();
   #dead = 0;
+  /** Scratch for `#add`, by term id: the generation that last saw the term, and its place then. */
+  #seen = new Uint32Array(1024);
+  #at = new Uint32Array(1024);
+  #generation = 0;
   /** k(1 - b + b len/avg) per slot and field, recomputed on the first search after a change. */
   #normCache: Float64Array | undefined;
   /** Per-search accumulators by slot, reused (only the touched entries are reset): no garbage per search. */
@@ -185,29 +203,56 @@ export class LexicalIndex {
   }
 
   #add(chunk: Chunk): void {
-    const tf = new Map<number, number[]>();
     const lengths = new Float64Array(FIELDS.length);
-    const texts = [chunk.title, chunk.headingPath.join("\n"), chunk.tags.join("\n"), chunk.text];
-    texts.forEach((text, f) => {
-      for (const term of this.#analyzer.terms(text)) {
+    const a = this.#analyzer;
+    const analyzed = [
+      a.terms(chunk.title),
+      a.terms(chunk.headingPath.join("\n")),
+      a.terms(chunk.tags.join("\n")),
+      a.terms(chunk.text),
+    ];
+    // Distinct terms and their per-field counts without a map or an array per term: the scratch
+    // `#at` holds where each term id sits in this chunk's list, valid while `#seen` says so.
+    const generation = ++this.#generation;
+    const ids: number[] = [];
+    const counts: number[] = [];
+    for (let f = 0; f < 4; f++) {
+      const terms = analyzed[f] as string[];
+      lengths[f] = terms.length;
+      for (const term of terms) {
         const id = this.#dict.intern(term);
-        const counts = tf.get(id) ?? [0, 0, 0, 0];
-        tf.set(id, counts);
-        counts[f] = (counts[f] ?? 0) + 1;
-        lengths[f] = (lengths[f] ?? 0) + 1;
+        if (this.#seen.length <= id) this.#growScratch(id);
+        let at: number;
+        if (this.#seen[id] !== generation) {
+          this.#seen[id] = generation;
+          at = ids.length;
+          this.#at[id] = at;
+          ids.push(id);
+          counts.push(0, 0, 0, 0);
+        } else {
+          at = this.#at[id] as number;
+        }
+        counts[at * 4 + f] = (counts[at * 4 + f] as number) + 1;
       }
-    });
+    }
+    const tfs = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) tfs[i] = pack(counts.slice(i * 4, i * 4 + 4));
     const slot = this.#docs.length;
-    const doc: Doc = {
-      chunk,
-      terms: Int32Array.from(tf.keys()),
-      tfs: Int32Array.from(tf.values(), pack),
-      lengths,
-    };
+    const doc: Doc = { chunk, terms: Int32Array.from(ids), tfs, lengths };
     this.#docs.push(doc);
     this.#slotOf.set(chunk.id, slot);
     this.#count(doc, 1);
     this.#post(doc, slot);
+  }
+
+  #growScratch(id: number): void {
+    const size = Math.max(id + 1, this.#seen.length * 2);
+    const seen = new Uint32Array(size);
+    seen.set(this.#seen);
+    const at = new Uint32Array(size);
+    at.set(this.#at);
+    this.#seen = seen;
+    this.#at = at;
   }
 
   #post(doc: Doc, slot: number): void {
@@ -222,6 +267,55 @@ export class LexicalIndex {
         this.#postTfs[t] = [doc.tfs[i] as number];
       }
     }
+  }
+
+  /** The whole index as typed arrays, for persisting (compacted first: no deleted slots). */
+  snapshot(): LexicalSnapshot {
+    if (this.#dead > 0) this.#sweep();
+    const docs = this.#docs as Doc[];
+    return {
+      lang: this.lang,
+      dictionary: this.#dict.snapshot(),
+      fieldDf: this.#fieldDf.map((dfs) => Int32Array.from(dfs, (x) => x ?? 0)),
+      totalLengths: Float64Array.from(this.#totalLengths),
+      postSlots: this.#postSlots.map((p) => Int32Array.from(p ?? [])),
+      postTfs: this.#postTfs.map((p) => Int32Array.from(p ?? [])),
+      ids: docs.map((d) => d.chunk.id),
+      docTerms: docs.map((d) => d.terms),
+      docTfs: docs.map((d) => d.tfs),
+      docLengths: docs.map((d) => d.lengths),
+    };
+  }
+
+  /**
+   * An index from a snapshot, its chunks found by id; undefined when a chunk is missing (the
+   * caller then builds from the chunks as usual).
+   */
+  static restore(
+    snapshot: LexicalSnapshot,
+    chunks: ReadonlyMap<string, Chunk>,
+    options: LexicalOptions = {},
+  ): LexicalIndex | undefined {
+    const index = new LexicalIndex(snapshot.lang, [], options);
+    const docs: Doc[] = [];
+    for (const [i, id] of snapshot.ids.entries()) {
+      const chunk = chunks.get(id);
+      const terms = snapshot.docTerms[i];
+      const tfs = snapshot.docTfs[i];
+      const lengths = snapshot.docLengths[i];
+      if (!chunk || !terms || !tfs || !lengths) return undefined;
+      docs.push({ chunk, terms, tfs, lengths });
+      index.#slotOf.set(id, i);
+    }
+    index.#docs = docs;
+    index.#dict.restore(snapshot.dictionary);
+    snapshot.fieldDf.forEach((dfs, f) => {
+      index.#fieldDf[f] = Array.from(dfs);
+    });
+    index.#totalLengths.set(snapshot.totalLengths);
+    index.#postSlots = snapshot.postSlots.map((p) => Array.from(p));
+    index.#postTfs = snapshot.postTfs.map((p) => Array.from(p));
+    return index;
   }
 
   /** Renumbers the live chunks and rebuilds the postings without the deleted ones. */

@@ -2,11 +2,35 @@
  * The terms of one index: ids, how many live chunks hold each (document frequency), and the typo
  * look-up (terms one edit away), bucketed by length so that a look-up scans only neighbours.
  */
+/** The dictionary as plain data, for persisting. */
+export interface DictionarySnapshot {
+  terms: string[];
+  df: Int32Array;
+}
+
 export class TermDictionary {
   readonly #ids = new Map<string, number>();
-  readonly #terms: string[] = [];
-  readonly #df: number[] = [];
+  #terms: string[] = [];
+  #df: number[] = [];
   readonly #byLength = new Map<number, number[]>();
+
+  snapshot(): DictionarySnapshot {
+    return { terms: [...this.#terms], df: Int32Array.from(this.#df) };
+  }
+
+  /** Replaces the contents with a snapshot (ids keep their numbers). */
+  restore({ terms, df }: DictionarySnapshot): void {
+    this.#ids.clear();
+    this.#byLength.clear();
+    this.#terms = terms;
+    this.#df = Array.from(df);
+    terms.forEach((term, id) => {
+      this.#ids.set(term, id);
+      const bucket = this.#byLength.get(term.length);
+      if (bucket) bucket.push(id);
+      else this.#byLength.set(term.length, [id]);
+    });
+  }
 
   /** The id of a term, created on first sight. */
   intern(term: string): number {
