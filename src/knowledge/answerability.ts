@@ -101,7 +101,8 @@ export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
   query.terms.forEach((term, i) => {
     const idf = query.idf[i] ?? 0;
     if (label.has(term)) titleInfo += idf;
-    if ((query.df[i] ?? 0) <= query.size * specificShare) {
+    // (At least the words of a single chunk are specific, however small the folder.)
+    if ((query.df[i] ?? 0) <= Math.max(1, query.size * specificShare)) {
       specificTotal += idf;
       if (has(i)) specificInfo += idf;
     }

@@ -63,6 +63,8 @@ export function detectLanguage(text: string, fallback = "en"): DetectedLanguage 
   const scores = new Map<string, number>(latinLanguages.map((l) => [l, 0]));
   for (const word of words) {
     const w = word.replace(/^'+|'+$/g, "");
+    // One letter ("e", "a", "y") is a word in several languages, or a code: no evidence.
+    if (w.length < 2) continue;
     const owners = latinLanguages.filter((l) => stopWordsOf(l).has(w));
     for (const l of owners) scores.set(l, (scores.get(l) ?? 0) + 1 / owners.length);
   }

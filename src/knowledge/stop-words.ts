@@ -21,7 +21,7 @@ const english =
   "they them their theirs what which who whom this that these those am is are was were be been being have has " +
   "had having do does did doing s t d ll m re ve don doesn didn isn aren wasn weren won wouldn shouldn couldn " +
   "can't cannot please hi hello thanks thank anyone someone get got know want need like also still yet " +
-  "many much until";
+  "many much until tell";
 
 const extras: Record<string, string> = {
   fr:
@@ -41,7 +41,7 @@ const extras: Record<string, string> = {
   ja: "です ます でしょ か どう どうすれば どの なに 何 ください お願い します いい",
 };
 
-const fold = (w: string) => w.normalize("NFD").replace(/\p{M}/gu, "");
+const fold = (w: string) => w.normalize("NFD").replace(/(\p{Script=Latin})\p{M}+/gu, "$1").normalize("NFC");
 
 const lists: Record<string, readonly string[]> = {
   en: english.split(/\s+/),

@@ -39,7 +39,9 @@ const PIECES = /[^\n。！？!?；;]+[\n。！？!?；;]*/gu;
 /** Stems kept per language. A folder's vocabulary is small; the cache is cleared when it grows past this. */
 const maxCachedTerms = 200_000;
 
-const fold = (w: string) => (ASCII.test(w) ? w : w.normalize("NFD").replace(/\p{M}/gu, ""));
+/** Accents off Latin letters ("é" -> "e"); marks of other scripts (Japanese dakuten) stay. */
+const fold = (w: string) =>
+  ASCII.test(w) ? w : w.normalize("NFD").replace(/(\p{Script=Latin})\p{M}+/gu, "$1").normalize("NFC");
 
 class LanguageAnalyzer implements Analyzer {
   readonly lang: string;
@@ -71,9 +73,11 @@ class LanguageAnalyzer implements Analyzer {
 
   #push(token: string, out: string[]): void {
     if (token.includes("-")) {
-      // "Wi-Fi" is also searched as "wifi", and each part on its own.
-      for (const part of token.split("-")) this.#push(part, out);
-      if (token.length <= 24) this.#push(token.replaceAll("-", ""), out);
+      // "Wi-Fi" is also searched as "wifi", and each part on its own; "puis-je" is two stop words.
+      const parts = token.split("-");
+      const terms = parts.map((p) => this.term(p));
+      for (const t of terms) if (t !== null) out.push(t);
+      if (token.length <= 24 && terms.every((t) => t !== null)) this.#push(parts.join(""), out);
       return;
     }
     const term = this.term(token);
