@@ -41,7 +41,11 @@ const extras: Record<string, string> = {
   ja: "です ます でしょ か どう どうすれば どの なに 何 ください お願い します いい",
 };
 
-const fold = (w: string) => w.normalize("NFD").replace(/(\p{Script=Latin})\p{M}+/gu, "$1").normalize("NFC");
+const fold = (w: string) =>
+  w
+    .normalize("NFD")
+    .replace(/(\p{Script=Latin})\p{M}+/gu, "$1")
+    .normalize("NFC");
 
 const lists: Record<string, readonly string[]> = {
   en: english.split(/\s+/),

@@ -41,7 +41,12 @@ const maxCachedTerms = 200_000;
 
 /** Accents off Latin letters ("é" -> "e"); marks of other scripts (Japanese dakuten) stay. */
 const fold = (w: string) =>
-  ASCII.test(w) ? w : w.normalize("NFD").replace(/(\p{Script=Latin})\p{M}+/gu, "$1").normalize("NFC");
+  ASCII.test(w)
+    ? w
+    : w
+        .normalize("NFD")
+        .replace(/(\p{Script=Latin})\p{M}+/gu, "$1")
+        .normalize("NFC");
 
 class LanguageAnalyzer implements Analyzer {
   readonly lang: string;
