@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
+import { relative, sep } from "node:path";
 import { type FSWatcher, watch as watchFolder } from "chokidar";
 import type { Logger } from "../logger.ts";
 import { decideAnswerability } from "./answerability.ts";
@@ -123,7 +124,8 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   #timer: NodeJS.Timeout | undefined;
   #appearTimer: NodeJS.Timeout | undefined;
   #running: Promise<ReloadInfo> | null = null;
-  #pending = false;
+  /** What the next reload must look at: nothing, the files the watcher named, or the whole folder. */
+  #pending: Set<string> | "all" | null = null;
   #reloads = 0;
   #loadedAt: Date | null = null;
   #saveTimer: NodeJS.Timeout | undefined;
@@ -194,7 +196,13 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   }
 
   reload(): Promise<ReloadInfo> {
-    this.#pending = true;
+    return this.#request("all");
+  }
+
+  /** Queues a reload of some files (the watcher's) or of the whole folder. */
+  #request(paths: ReadonlySet<string> | "all"): Promise<ReloadInfo> {
+    if (paths === "all" || this.#pending === "all") this.#pending = "all";
+    else this.#pending = new Set([...(this.#pending ?? []), ...paths]);
     if (!this.#running) {
       this.#running = this.#drain().finally(() => {
         this.#running = null;
@@ -206,16 +214,21 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   /** Runs reloads until no change arrived during the last one. */
   async #drain(): Promise<ReloadInfo> {
     let info: ReloadInfo | undefined;
-    while (this.#pending || info === undefined) {
-      this.#pending = false;
-      info = await this.#reloadOnce();
+    while (this.#pending !== null || info === undefined) {
+      const paths = this.#pending ?? "all";
+      this.#pending = null;
+      info = await this.#reloadOnce(paths);
     }
     return info;
   }
 
-  async #reloadOnce(): Promise<ReloadInfo> {
+  async #reloadOnce(paths: ReadonlySet<string> | "all"): Promise<ReloadInfo> {
     const started = performance.now();
-    const folder = await this.#loader.load(this.#options.onProgress);
+    // Files the watcher named are re-read alone: no need to look at the 2,000 others.
+    const folder =
+      paths === "all" || !this.#folder.exists
+        ? await this.#loader.load(this.#options.onProgress)
+        : await this.#loader.loadPaths(paths);
     const before = this.#cache?.embedded ?? 0;
     // The loader hands back the very same chunk objects for files that did not change, so the
     // difference by identity is exactly the chunks of added, edited and deleted files.
@@ -339,10 +352,19 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
       // Editors write in several steps; wait until the size settles so a half-written file is not read.
       awaitWriteFinish: { stabilityThreshold: 80, pollInterval: 20 },
     });
-    this.#watcher.on("all", () => {
+    let changed: Set<string> | "all" = new Set();
+    this.#watcher.on("all", (event, path) => {
+      // A file added, changed or removed is re-read alone; anything else (a folder added, removed or
+      // renamed) re-reads the folder.
+      const rel = relative(this.#options.dir, path).split(sep).join("/");
+      if (changed !== "all" && (event === "add" || event === "change" || event === "unlink"))
+        changed.add(rel);
+      else changed = "all";
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => {
-        this.reload().catch((error: unknown) =>
+        const paths = changed;
+        changed = new Set();
+        this.#request(paths).catch((error: unknown) =>
           this.#logger.error({ err: error }, "knowledge reload failed: still serving the previous index"),
         );
       }, debounceMs);

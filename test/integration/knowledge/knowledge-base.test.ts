@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -73,6 +73,27 @@ describe("knowledge base with hot reload", () => {
   it("forgets a deleted file within 2 s", async () => {
     await unlink(join(dir, "warranty.md"));
     await within(2000, async () => (await paths("warranty")).length === 0);
+  });
+
+  it("follows a new subfolder and a folder renamed with its files, and ignores hidden files", async () => {
+    const found = async (q: string) => (await kb.search(q, 10)).map((h) => h.chunk.path);
+    await mkdir(join(dir, "returns"));
+    await writeFile(join(dir, "returns", "labels.md"), article("Return labels", "Print the zebra label."));
+    await within(2000, async () => (await found("zebra")).includes("returns/labels.md"));
+    await rename(join(dir, "returns"), join(dir, "sending-back"));
+    await within(2000, async () => (await found("zebra")).includes("sending-back/labels.md"));
+    assert.deepEqual(await found("zebra"), ["sending-back/labels.md"]);
+    await writeFile(join(dir, ".draft.md"), article("Draft", "A secret walrus draft."));
+    await writeFile(
+      join(dir, "sending-back", "labels.md"),
+      article("Return labels", "Print the walrus label."),
+    );
+    await within(2000, async () => (await found("walrus")).includes("sending-back/labels.md"));
+    // The draft was written first; the index that already serves the later edit has no trace of it.
+    assert.deepEqual(await found("secret walrus draft"), ["sending-back/labels.md"]);
+    await rm(join(dir, "sending-back"), { recursive: true });
+    await unlink(join(dir, ".draft.md"));
+    await within(2000, async () => (await found("walrus")).length === 0);
   });
 
   it("skips a file with bad front matter, reports path and line, and keeps serving the rest", async () => {
