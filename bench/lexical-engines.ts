@@ -81,12 +81,14 @@ function miniSearchEngine(): Engine {
       ms.addAll(all);
     },
     async search(terms, limit) {
-      return ms
-        // No typo matching: every bench question word is in the index, and the product index only
-        // looks for typos of words the folder does not use.
-        .search(terms.join(" "), { boost: fieldBoosts, combineWith: "OR" })
-        .slice(0, limit)
-        .map((r) => String(r.id));
+      return (
+        ms
+          // No typo matching: every bench question word is in the index, and the product index only
+          // looks for typos of words the folder does not use.
+          .search(terms.join(" "), { boost: fieldBoosts, combineWith: "OR" })
+          .slice(0, limit)
+          .map((r) => String(r.id))
+      );
     },
     async close() {},
   };
