@@ -9,7 +9,6 @@ import {
   evaluateRetrieval,
   parseQuestions,
 } from "../knowledge/retrieval-eval.ts";
-import type { KbArgs } from "./kb-command.ts";
 
 /** Misses and wrongly answered questions listed in text output (all of them go to --json). */
 const listed = 20;
@@ -19,8 +18,15 @@ const listed = 20;
  * (recall@1, recall@5, MRR@10, the misses, how many the bot would answer with the right file cited)
  * and, for should-abstain questions, how many the bot refuses.
  */
+/** The `kb eval` options, as parsed by `kb`. */
+export interface KbEvalOptions {
+  questions?: string | undefined;
+  unanswerable?: string | undefined;
+  json?: boolean | undefined;
+}
+
 export async function runKbEval(
-  args: KbArgs,
+  args: { values: KbEvalOptions },
   open: () => Promise<KnowledgeBase>,
   config: Config,
   out: (line?: string) => void,
