@@ -14,7 +14,7 @@ import { analyzerFor } from "./text-analyzer.ts";
  * - specific: coverage counting only the words that are specific in this folder (in at most a tenth
  *   of its chunks): in a folder all about one product, the product's name says nothing;
  * - concentration: the share of the ten best chunks' scores that the best file holds;
- * - margin: how far the best file stands above the next file;
+ * - margin: how much more of the question the best chunk holds than the best chunk of another file;
  * - agreement: whether word or sentence vectors rank the same chunk first (when they are on).
  *
  * A logistic model turns these into a probability. Its weights were fitted once on development sets
@@ -62,15 +62,15 @@ export const UNCERTAIN_BAND = 0.15;
 
 /** Fitted by `npx tsx bench/answerability-fit.ts --seeds 1,2,3` (see the file comment). */
 const WEIGHTS = {
-  bias: -1.87,
-  coverage: 0.99,
-  rarest: 0.99,
-  unknown: -3.04,
-  title: 1.51,
-  specific: -0.91,
-  concentration: 0.8,
-  margin: -0.1,
-  terms: 0.91,
+  bias: -1.52,
+  coverage: 0.6,
+  rarest: 0.86,
+  unknown: -3.14,
+  title: 1.75,
+  specific: -0.92,
+  concentration: 0.24,
+  margin: 1.3,
+  terms: 0.86,
   agreement: -0.01,
 };
 
@@ -111,7 +111,6 @@ export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
     .filter((h) => h.lexical !== undefined)
     .sort((a, b) => (b.lexical ?? 0) - (a.lexical ?? 0));
   const best = byScore[0];
-  const other = byScore.find((h) => h.chunk.path !== best?.chunk.path);
   const ten = byScore.slice(0, 10);
   const mass = ten.reduce((s, h) => s + (h.lexical ?? 0), 0);
   const bestFileMass = ten
@@ -127,7 +126,11 @@ export function answerabilityFeatures(ranking: Ranking): AnswerabilityFeatures {
     title: total > 0 ? titleInfo / total : 0,
     specific: specificTotal > 0 ? specificInfo / specificTotal : (top?.coverage ?? 0),
     concentration: mass > 0 ? bestFileMass / mass : 0,
-    margin: best && other ? Math.max(0, 1 - (other.lexical ?? 0) / (best.lexical ?? 1)) : best ? 1 : 0,
+    margin: Math.max(
+      0,
+      (top?.coverage ?? 0) -
+        Math.max(0, ...hits.filter((h) => h.chunk.path !== top?.chunk.path).map((h) => h.coverage ?? 0)),
+    ),
     terms: query.terms.length,
     agreement: denseTop && best ? (denseTop.chunk.path === best.chunk.path ? 1 : 0) : 0.5,
   };
