@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { deserialize, serialize } from "node:v8";
+import type { Logger } from "../logger.ts";
 import type { CachedFile } from "./folder-loader.ts";
 import type { LexicalSnapshot } from "./lexical-index.ts";
 
@@ -56,4 +57,61 @@ export async function writeIndexCache(
   const temp = `${file}.${process.pid}.tmp`;
   await writeFile(temp, serialize(data));
   await rename(temp, file);
+}
+
+/** Quiet time after a change before the index is persisted again. */
+const persistDelayMs = 2000;
+
+/**
+ * The persisted index of one folder: read once at start, written a moment after the last change
+ * (writes never overlap), and written at once on close if a change is still unwritten.
+ */
+export class IndexCache {
+  readonly #file: string;
+  readonly #dir: string;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> = Promise.resolve();
+  #data: (() => PersistedIndex) | undefined;
+
+  constructor(cacheDir: string, knowledgeDir: string, logger: Logger) {
+    this.#file = indexCacheFile(cacheDir, knowledgeDir);
+    this.#dir = knowledgeDir;
+    this.#logger = logger;
+  }
+
+  read(): Promise<PersistedIndex | undefined> {
+    return readIndexCache(this.#file, this.#dir);
+  }
+
+  /** Persists what `data` returns then, a moment after the last call. */
+  schedule(data: () => PersistedIndex): void {
+    this.#data = data;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#write(), persistDelayMs);
+    this.#timer.unref();
+  }
+
+  #write(): void {
+    this.#timer = undefined;
+    const data = this.#data;
+    if (!data) return;
+    this.#writing = this.#writing
+      .then(() => writeIndexCache(this.#file, this.#dir, data()))
+      .catch((error: unknown) =>
+        this.#logger.warn(
+          { err: (error as Error).message },
+          "knowledge index not persisted: the next start reads every file again",
+        ),
+      );
+  }
+
+  /** Writes a change not persisted yet, and waits for writing to end. */
+  async flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#write();
+    }
+    await this.#writing;
+  }
 }

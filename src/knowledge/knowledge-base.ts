@@ -6,7 +6,7 @@ import type { Logger } from "../logger.ts";
 import { decideAnswerability } from "./answerability.ts";
 import { createLlamaEmbedder, type Embedder, EmbeddingCache } from "./embedder.ts";
 import { FolderLoader, type FolderSnapshot } from "./folder-loader.ts";
-import { indexCacheFile, readIndexCache, writeIndexCache } from "./index-cache.ts";
+import { IndexCache } from "./index-cache.ts";
 import type { Chunk, KnowledgeProblem } from "./knowledge-document.ts";
 import { KnowledgeIndex, type RankedChunk, type Ranking, type SearchOptions } from "./knowledge-index.ts";
 import type { Retrieval, RetrieveOptions, Retriever } from "./retriever.ts";
@@ -99,8 +99,6 @@ export interface KnowledgeBase extends Retriever {
 
 /** How often a missing knowledge folder is looked for. */
 const folderPollMs = 1000;
-/** Quiet time after a reload before the index is persisted again. */
-const persistDelayMs = 2000;
 
 /**
  * RETRIEVAL_CAUTION's default: the confidence an answer needs. Chosen on the development sets (see
@@ -128,8 +126,7 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   #pending: Set<string> | "all" | null = null;
   #reloads = 0;
   #loadedAt: Date | null = null;
-  #saveTimer: NodeJS.Timeout | undefined;
-  #saving: Promise<void> | undefined;
+  readonly #persisted: IndexCache | undefined;
 
   constructor(options: KnowledgeBaseOptions, embedder: Embedder | undefined) {
     super();
@@ -141,6 +138,9 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
     });
     this.#embedder = embedder;
     this.#cache = embedder ? new EmbeddingCache(embedder) : undefined;
+    this.#persisted = options.indexCache
+      ? new IndexCache(options.indexCache, options.dir, this.#logger)
+      : undefined;
     this.#index = new KnowledgeIndex([], undefined, embedder);
   }
 
@@ -280,50 +280,21 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
       "knowledge indexed",
     );
     this.emit("reload", info);
-    this.#scheduleSave(persistDelayMs);
+    if (folder.exists) {
+      this.#persisted?.schedule(() => ({ files: this.#loader.entries(), lexical: this.#index.snapshot() }));
+    }
     return info;
   }
 
   /** Takes the persisted index, when there is one for this folder. */
   async restore(): Promise<void> {
-    if (!this.#options.indexCache) return;
-    const cached = await readIndexCache(this.#cacheFile(), this.#options.dir);
+    const cached = await this.#persisted?.read();
     if (!cached) return;
     this.#loader.restore(cached.files);
     // The index as it was, over the restored files' chunks: the first reload then applies only what
     // changed since, as any reload does (by chunk identity).
     const snapshot = this.#loader.snapshot();
     if (this.#index.restore(cached.lexical, snapshot.chunks)) this.#folder = snapshot;
-  }
-
-  #cacheFile(): string {
-    return indexCacheFile(this.#options.indexCache ?? "", this.#options.dir);
-  }
-
-  /** Persists the index a moment after the last change (at once after the first load). */
-  #scheduleSave(delayMs: number): void {
-    if (!this.#options.indexCache || !this.#folder.exists) return;
-    clearTimeout(this.#saveTimer);
-    this.#saveTimer = setTimeout(() => this.#save(), delayMs);
-    this.#saveTimer.unref();
-  }
-
-  #save(): void {
-    this.#saveTimer = undefined;
-    const previous = this.#saving ?? Promise.resolve();
-    this.#saving = previous
-      .then(() =>
-        writeIndexCache(this.#cacheFile(), this.#options.dir, {
-          files: this.#loader.entries(),
-          lexical: this.#index.snapshot(),
-        }),
-      )
-      .catch((error: unknown) =>
-        this.#logger.warn(
-          { err: (error as Error).message },
-          "knowledge index not persisted: the next start reads every file again",
-        ),
-      );
   }
 
   /** Resolves once the watcher has scanned the folder: changes from then on are seen. */
@@ -377,12 +348,8 @@ class FolderKnowledgeBase extends EventEmitter implements KnowledgeBase {
   }
 
   async close(): Promise<void> {
-    if (this.#saveTimer) {
-      // A change not persisted yet is written now rather than lost.
-      clearTimeout(this.#saveTimer);
-      this.#save();
-    }
-    await this.#saving;
+    // A change not persisted yet is written now rather than lost.
+    await this.#persisted?.flush();
     clearTimeout(this.#timer);
     clearInterval(this.#appearTimer);
     await this.#watcher?.close();

@@ -1,4 +1,5 @@
 import type { Chunk } from "./knowledge-document.ts";
+import { SearchScratch } from "./search-scratch.ts";
 import { type DictionarySnapshot, TermDictionary } from "./term-dictionary.ts";
 import { analyzerFor } from "./text-analyzer.ts";
 
@@ -117,14 +118,7 @@ export class LexicalIndex {
   #generation = 0;
   /** k(1 - b + b len/avg) per slot and field, recomputed on the first search after a change. */
   #normCache: Float64Array | undefined;
-  /** Per-search accumulators by slot, reused (only the touched entries are reset): no garbage per search. */
-  #acc = {
-    scores: new Float64Array(0),
-    masks: new Uint32Array(0),
-    counts: new Uint16Array(0),
-    covered: new Float64Array(0),
-    touched: new Int32Array(0),
-  };
+  readonly #scratch = new SearchScratch();
 
   constructor(lang = "en", chunks: readonly Chunk[] = [], options: LexicalOptions = {}) {
     this.lang = lang;
@@ -354,19 +348,9 @@ export class LexicalIndex {
     if (terms.length === 0 || this.size === 0) return result;
     const { k, d } = this.#bm25;
     const n = this.size;
-    const slotsTotal = this.#docs.length;
-    if (this.#acc.scores.length < slotsTotal) {
-      const size = Math.max(slotsTotal, this.#acc.scores.length * 2, 64);
-      this.#acc = {
-        scores: new Float64Array(size),
-        masks: new Uint32Array(size),
-        counts: new Uint16Array(size),
-        covered: new Float64Array(size),
-        touched: new Int32Array(size),
-      };
-    }
-    const { scores, masks, counts, covered, touched } = this.#acc;
-    let touchedCount = 0;
+    const scratch = this.#scratch;
+    scratch.begin(this.#docs.length);
+    const { scores, masks, counts, covered, touched } = scratch;
     const avg = FIELDS.map((_, f) => (this.#totalLengths[f] ?? 0) / n || 1);
     const boosts = this.#boosts;
     const total = idf.reduce((s, x) => s + x, 0);
@@ -406,7 +390,7 @@ export class LexicalIndex {
           if (tf) s += w2 * (d + (tf * (k + 1)) / (tf + (norms[base + 2] as number)));
           tf = (packed >>> 24) & 255;
           if (tf) s += w3 * (d + (tf * (k + 1)) / (tf + (norms[base + 3] as number)));
-          if (counts[slot] === 0) touched[touchedCount++] = slot;
+          if (counts[slot] === 0) touched[scratch.touchedCount++] = slot;
           scores[slot] = (scores[slot] as number) + s;
           const mask = masks[slot] as number;
           if (!bit || !(mask & bit)) {
@@ -417,39 +401,16 @@ export class LexicalIndex {
         }
       }
     }
-    // Chunks that hold more of the question's distinct words come first (MiniSearch's "quality"),
-    // then the best `limit` are picked without sorting every match.
-    const best: [number, number][] = [];
-    let floor = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < touchedCount; i++) {
-      const slot = touched[i] as number;
-      const score = (scores[slot] as number) * (counts[slot] as number);
-      if (best.length >= limit && score <= floor) continue;
-      best.push([slot, score]);
-      if (best.length > limit * 2) {
-        best.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
-        best.length = limit;
-        floor = best[limit - 1]?.[1] ?? floor;
-      }
-    }
-    best.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
-    result.hits = best.slice(0, limit).map(([slot, score]) => {
+    result.hits = scratch.finish(limit).map(({ slot, score, mask, covered: share }) => {
       const chunk = (this.#docs[slot] as Doc).chunk;
       return {
         id: chunk.id,
         chunk,
         score,
-        coverage: total > 0 ? Math.min(1, (covered[slot] as number) / total) : 0,
-        matched: masks[slot] as number,
+        coverage: total > 0 ? Math.min(1, share / total) : 0,
+        matched: mask,
       };
     });
-    for (let i = 0; i < touchedCount; i++) {
-      const slot = touched[i] as number;
-      scores[slot] = 0;
-      masks[slot] = 0;
-      counts[slot] = 0;
-      covered[slot] = 0;
-    }
     return result;
   }
 }
