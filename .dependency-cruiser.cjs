@@ -80,6 +80,11 @@ module.exports = {
     exclude: { path: "(^|/)(node_modules|\\.cache|dist)/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { extensions: [".ts", ".js", ".mjs", ".json"] },
+    // conditionNames: packages that expose subpaths through "exports" (@orama/stemmers/french) resolve.
+    enhancedResolveOptions: {
+      extensions: [".ts", ".js", ".mjs", ".json"],
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default"],
+    },
   },
 };

@@ -12,7 +12,21 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runKb } from "../src/cli/kb-command.ts";
 
-export const covidfaqDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../shared/datasets/covidfaq");
+/**
+ * The data set lives in shared/ beside the checkout (../shared); a git worktree sits one level deeper,
+ * so the folders above are looked in too.
+ */
+export const covidfaqDir = findShared(resolve(dirname(fileURLToPath(import.meta.url)), ".."));
+
+function findShared(repo: string): string {
+  let dir = dirname(repo);
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, "shared", "datasets", "covidfaq");
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return join(dirname(repo), "shared", "datasets", "covidfaq");
+}
 
 interface Faq {
   id: string;

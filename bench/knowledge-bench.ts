@@ -1,106 +1,64 @@
 /**
- * Knowledge retrieval: speed on a generated folder of 10,000 chunks (2,000 articles of 5 sections):
- * index build time from files, re-index time after one edit, search latency (p50/p99 over 1,000
- * questions, through `retrieve()` with the default budget) and memory. Lexical retrieval only: dense
- * retrieval's cost is the operator's embedding model. Then quality on CovidFAQ and the comparison of
- * BM25 libraries (bench/lexical-libraries.ts).
+ * Knowledge retrieval, every figure of issue 17's Measure section and issue 23's retrieval figures:
  *
- *   npx tsx bench/knowledge-bench.ts [--json]
+ * 1. Speed through the product path (files -> KnowledgeBase -> retrieve()) on generated folders of
+ *    ~700 and 10,000 chunks in English and 10,000 in Chinese (word segmentation): index build, restart
+ *    with the persisted index, reload after one edited file, search p50/p99 (wall and CPU) and memory.
+ * 2. The lexical engines side by side at 700 and 10,000 chunks (bench/lexical-engines.ts), with
+ *    CovidFAQ recall per engine.
+ * 3. Quality: CovidFAQ (BM25, BM25 + word vectors), the sample folder, and `kb eval` per language on
+ *    the multilingual sample folder (recall@1, recall@5, abstention on off-topic questions).
+ * 4. Answerability on the development sets (bench/dev-sets.ts): answered right, missing topics and
+ *    off-topic questions refused, with the decision and without it (relevance floor only).
+ *
+ *   npx tsx --expose-gc bench/knowledge-bench.ts [--json]
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createKnowledgeBase } from "../src/knowledge/knowledge-base.ts";
-import { type EvalResult, evaluateRetrieval, parseQuestions } from "../src/knowledge/retrieval-eval.ts";
+import { FolderLoader } from "../src/knowledge/folder-loader.ts";
+import { createKnowledgeBase, type ReloadInfo } from "../src/knowledge/knowledge-base.ts";
+import { analyzerFor } from "../src/knowledge/text-analyzer.ts";
 import { createLogger } from "../src/logger.ts";
-import { prepareCovidfaq } from "./covidfaq-eval.ts";
-import { runLexicalLibrariesBench } from "./lexical-libraries.ts";
+import { generateFolder, SECTIONS } from "./generated-folder.ts";
+import { runKnowledgeQuality } from "./knowledge-quality.ts";
+import { engines, timeEngine } from "./lexical-engines.ts";
 import { percentile, round, say, table } from "./stats.ts";
 
-const ARTICLES = 2000;
-const SECTIONS = 5;
 const QUESTIONS = 1000;
+const logger = createLogger({ level: "silent" });
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
-/** Deterministic pseudo-random numbers (mulberry32), so every run indexes the same folder. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A vocabulary of made-up words with a Zipf-like frequency, as in real text. */
-function vocabulary(random: () => number, size = 8000): () => string {
-  const syllables = [
-    "ka",
-    "lo",
-    "mi",
-    "ne",
-    "ru",
-    "sa",
-    "te",
-    "vo",
-    "pri",
-    "der",
-    "shi",
-    "ton",
-    "bel",
-    "gar",
-  ];
-  const words = Array.from({ length: size }, () => {
-    const n = 2 + Math.floor(random() * 3);
-    return Array.from({ length: n }, () => syllables[Math.floor(random() * syllables.length)]).join("");
-  });
-  return () => words[Math.min(size - 1, Math.floor(size * random() ** 3))] ?? "ka";
-}
-
-async function generateFolder(dir: string): Promise<() => string> {
-  const random = rng(42);
-  const word = vocabulary(random);
-  const sentence = (n: number) => Array.from({ length: n }, word).join(" ");
-  for (let a = 0; a < ARTICLES; a++) {
-    const folder = join(dir, `topic-${a % 20}`);
-    if (a < 20) await mkdir(folder, { recursive: true });
-    const sections = Array.from(
-      { length: SECTIONS - 1 },
-      (_, s) => `## ${sentence(3)} ${s}\n\n${sentence(40)}.\n\n${sentence(30)}.\n`,
-    );
-    await writeFile(
-      join(folder, `article-${a}.md`),
-      `---\ntitle: ${sentence(4)}\ntags: [${word()}, ${word()}]\n---\n\n${sentence(35)}.\n\n${sections.join("\n")}`,
-    );
-  }
-  return () => sentence(3 + Math.floor(random() * 6));
-}
-
-/** Speed on the generated folder. */
-async function runSpeed(json: boolean): Promise<Record<string, unknown>> {
+/** Speed through the product path on a generated folder. */
+export async function runSpeed(
+  articles: number,
+  lang: "en" | "zh",
+): Promise<Record<string, number | string>> {
   const dir = await mkdtemp(join(tmpdir(), "kb-bench-"));
+  const knowledge = join(dir, "knowledge");
+  const indexCache = join(dir, "index-cache");
   try {
-    const question = await generateFolder(dir);
+    const question = await generateFolder(knowledge, articles, lang);
     global.gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
-    // CPU time too: on a shared machine wall time also counts other processes' turns.
-    const cpuMs = () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1000;
-    };
     const t0 = performance.now();
     const c0 = cpuMs();
-    const kb = await createKnowledgeBase({ dir, logger: createLogger({ level: "silent" }) });
+    const kb = await createKnowledgeBase({ dir: knowledge, logger, indexCache });
     const buildMs = performance.now() - t0;
     const buildCpuMs = cpuMs() - c0;
     global.gc?.();
     const memory = process.memoryUsage();
-    const heapMb = (memory.heapUsed - heapBefore) / 2 ** 20;
     const stats = kb.stats();
 
-    // One edited file: only it is re-read, but the index is rebuilt whole (the atomic swap).
-    await writeFile(join(dir, "topic-0", "article-0.md"), "---\ntitle: Edited\n---\nOne edited article.\n");
+    // One edited file: only it is re-read and re-analyzed; the index changes in place.
+    await writeFile(
+      join(knowledge, "topic-0", "article-0.md"),
+      "---\ntitle: Edited\n---\nOne edited article.\n",
+    );
     const t1 = performance.now();
     const c1 = cpuMs();
     await kb.reload();
@@ -108,111 +66,181 @@ async function runSpeed(json: boolean): Promise<Record<string, unknown>> {
     const reloadCpuMs = cpuMs() - c1;
 
     for (let i = 0; i < 50; i++) await kb.retrieve(question(), { tokenBudget: 1200 });
-    const latencies: number[] = [];
-    let returned = 0;
-    const c2 = cpuMs();
+    const wall: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < QUESTIONS; i++) {
       const q = question();
+      const c = cpuMs();
       const s = performance.now();
-      returned += (await kb.retrieve(q, { tokenBudget: 1200 })).length;
-      latencies.push(performance.now() - s);
+      await kb.retrieve(q, { tokenBudget: 1200 });
+      wall.push(performance.now() - s);
+      cpu.push(cpuMs() - c);
     }
-    const searchCpuMs = (cpuMs() - c2) / QUESTIONS;
     await kb.close();
 
-    const result = {
+    // A restart: the persisted analysis of unchanged files makes the index ready without re-reading them.
+    const t2 = performance.now();
+    const c3 = cpuMs();
+    const again = await createKnowledgeBase({ dir: knowledge, logger, indexCache });
+    const restartMs = performance.now() - t2;
+    const restartCpuMs = cpuMs() - c3;
+    await again.close();
+
+    // As the gateway runs: watching the folder, an edited file is re-read alone. Five edits, each
+    // timed from the start of the reload it caused to the new index serving (ReloadInfo.ms).
+    const watched = await createKnowledgeBase({ dir: knowledge, logger, indexCache, watch: true });
+    const watchedMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const reloaded = new Promise<ReloadInfo>((r) => {
+        const listener = (info: ReloadInfo) => {
+          watched.off("reload", listener);
+          r(info);
+        };
+        watched.on("reload", listener);
+      });
+      await writeFile(
+        join(knowledge, "topic-1", "article-1.md"),
+        `---\ntitle: Edit ${i}\n---\nEdit number ${i}.\n`,
+      );
+      watchedMs.push((await reloaded).ms);
+    }
+    await watched.close();
+    return {
+      lang,
       files: stats.files,
       chunks: stats.chunks,
-      tokens: stats.tokens,
       buildMs: round(buildMs),
       buildCpuMs: round(buildCpuMs),
+      restartMs: round(restartMs),
+      restartCpuMs: round(restartCpuMs),
       reloadAfterOneEditMs: round(reloadMs),
+      watchedReloadMedianMs: round(percentile(watchedMs, 50)),
+      watchedReloadMaxMs: round(Math.max(...watchedMs)),
       reloadAfterOneEditCpuMs: round(reloadCpuMs),
-      searchP50Ms: round(percentile(latencies, 50), 2),
-      searchP99Ms: round(percentile(latencies, 99), 2),
-      searchMeanCpuMs: round(searchCpuMs, 2),
-      snippetsPerAnswer: round(returned / QUESTIONS, 2),
-      indexHeapMb: round(heapMb),
+      searchP50Ms: round(percentile(wall, 50), 2),
+      searchP99Ms: round(percentile(wall, 99), 2),
+      searchP99CpuMs: round(percentile(cpu, 99), 2),
+      searchMeanCpuMs: round(cpu.reduce((a, b) => a + b, 0) / QUESTIONS, 3),
+      indexHeapMb: round((memory.heapUsed - heapBefore) / 2 ** 20),
       rssMb: round(memory.rss / 2 ** 20),
     };
-    say(
-      json,
-      table(
-        [
-          "files",
-          "chunks",
-          "build ms (cpu ms)",
-          "reload after 1 edit ms (cpu ms)",
-          "search p50 ms",
-          "search p99 ms",
-          "search mean cpu ms",
-          "index heap MB",
-          "RSS MB",
-        ],
-        [
-          [
-            result.files,
-            result.chunks,
-            `${result.buildMs} (${result.buildCpuMs})`,
-            `${result.reloadAfterOneEditMs} (${result.reloadAfterOneEditCpuMs})`,
-            result.searchP50Ms,
-            result.searchP99Ms,
-            result.searchMeanCpuMs,
-            result.indexHeapMb,
-            result.rssMb,
-          ],
-        ],
-      ),
-    );
-    return result;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** recall@1, recall@5 and MRR@10 on CovidFAQ, lexical only and with offline word vectors. */
-async function runQuality(json: boolean): Promise<Record<string, unknown>> {
-  const prepared = await prepareCovidfaq();
-  if (!prepared) {
-    say(json, "CovidFAQ not found at ../shared/datasets/covidfaq: quality skipped");
-    return { skipped: true };
-  }
-  try {
-    const questions = parseQuestions(await readFile(prepared.questions, "utf8"));
-    const out: Record<string, EvalResult> = {};
-    for (const [name, wordVectors] of [
-      ["bm25", false],
-      ["bm25+word-vectors", true],
-    ] as const) {
-      const kb = await createKnowledgeBase({
-        dir: prepared.knowledge,
-        wordVectors,
-        logger: createLogger({ level: "silent" }),
-      });
-      out[name] = await evaluateRetrieval(kb, questions);
-      await kb.close();
+/** The lexical engines side by side on the same generated chunks. */
+async function runEngines(json: boolean): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const rows: (string | number)[][] = [];
+  for (const articles of [140, 2000]) {
+    const dir = await mkdtemp(join(tmpdir(), "kb-engines-"));
+    try {
+      const question = await generateFolder(dir, articles);
+      const loader = new FolderLoader(dir);
+      const { chunks } = await loader.load();
+      const edited = chunks.filter((c) => c.path === "topic-0/article-0.md");
+      const replacement = edited.map((c) => ({ ...c, text: `${c.text} edited`, hash: `${c.hash}-edited` }));
+      const analyzer = analyzerFor("en");
+      const questions = Array.from({ length: QUESTIONS }, () => [...new Set(analyzer.terms(question()))]);
+      for (const engine of await engines()) {
+        const key = `${engine.name}@${chunks.length}`;
+        if ("missing" in engine) {
+          out[key] = { missing: engine.missing };
+          rows.push([engine.name, chunks.length, engine.missing, "", "", "", "", ""]);
+          continue;
+        }
+        global.gc?.();
+        const r = await timeEngine(engine, chunks, { added: replacement, removed: edited }, questions);
+        await engine.close();
+        out[key] = r;
+        rows.push([
+          engine.name,
+          r.chunks,
+          r.buildMs,
+          r.updateMs,
+          r.searchP50Ms,
+          r.searchP99Ms,
+          r.searchP99CpuMs,
+          r.searchMeanCpuMs,
+        ]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-    const rows = Object.entries(out).map(([name, r]) => [
-      name,
-      r.questions,
-      r["recall@1"],
-      r["recall@5"],
-      r["mrr@10"],
-    ]);
-    rows.push(["file-level BM25 baseline (given)", 1387, 0.337, 0.689, 0.487]);
-    say(json, table(["CovidFAQ", "questions", "recall@1", "recall@5", "MRR@10"], rows));
-    return out;
-  } finally {
-    await rm(prepared.dir, { recursive: true, force: true });
   }
+  say(
+    json,
+    table(
+      [
+        "engine",
+        "chunks",
+        "build ms (analysis incl.)",
+        "1-file edit ms",
+        "search p50 ms",
+        "search p99 ms",
+        "search p99 cpu ms",
+        "search mean cpu ms",
+      ],
+      rows,
+    ),
+  );
+  return out;
 }
 
-/** `npm run bench -- --only knowledge`: speed, CovidFAQ quality, and the lexical library comparison. */
+/** `npm run bench -- --only knowledge`: speed, engines, quality, answerability. */
 export async function runKnowledgeBench(json = false): Promise<Record<string, unknown>> {
-  const speed = await runSpeed(json);
-  const covidfaq = await runQuality(json);
-  const libraries = await runLexicalLibrariesBench(json);
-  return { speed, covidfaq, libraries };
+  const speed = [];
+  for (const [articles, lang] of [
+    [140, "en"],
+    [2000, "en"],
+    [2000, "zh"],
+  ] as const) {
+    speed.push(await runSpeed(articles, lang));
+  }
+  say(
+    json,
+    `\nSpeed through the product path (generated folders, ${SECTIONS} chunks per file; 2 shared cores):`,
+  );
+  say(
+    json,
+    table(
+      [
+        "lang",
+        "files",
+        "chunks",
+        "build ms (cpu)",
+        "restart ms (cpu), persisted index",
+        "full reload after 1 edit ms (cpu)",
+        "watched 1-edit reload ms (median/max of 5)",
+        "search p50 ms",
+        "search p99 ms",
+        "p99 cpu ms",
+        "mean cpu ms",
+        "heap MB",
+        "RSS MB",
+      ],
+      speed.map((r) => [
+        r.lang ?? "",
+        r.files ?? 0,
+        r.chunks ?? 0,
+        `${r.buildMs} (${r.buildCpuMs})`,
+        `${r.restartMs} (${r.restartCpuMs})`,
+        `${r.reloadAfterOneEditMs} (${r.reloadAfterOneEditCpuMs})`,
+        `${r.watchedReloadMedianMs}/${r.watchedReloadMaxMs}`,
+        r.searchP50Ms ?? 0,
+        r.searchP99Ms ?? 0,
+        r.searchP99CpuMs ?? 0,
+        r.searchMeanCpuMs ?? 0,
+        r.indexHeapMb ?? 0,
+        r.rssMb ?? 0,
+      ]),
+    ),
+  );
+  say(json, "\nLexical engines side by side (same chunks, same analyzed terms):");
+  const lexicalEngines = await runEngines(json);
+  const quality = await runKnowledgeQuality(json);
+  return { speed, engines: lexicalEngines, ...quality };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

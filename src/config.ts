@@ -81,8 +81,36 @@ const envSchema = z.object({
   KNOWLEDGE_WATCH: bool.default(true),
   EMBEDDING_MODEL_PATH: optionalString,
   KNOWLEDGE_WORD_VECTORS: bool.default(false),
+  /** A directory where the knowledge index is persisted, so that a restart re-reads only changed files. */
+  KNOWLEDGE_INDEX_CACHE: optionalString,
   RETRIEVAL_TOKEN_BUDGET: int(64, 100_000).default(1200),
   RETRIEVAL_MIN_SCORE: z.coerce.number().min(0).default(0),
+  /** The confidence (0..1) an answer needs from the answerability decision; higher abstains more. */
+  RETRIEVAL_CAUTION: z.coerce.number().min(0).max(1).default(0.5),
+  /**
+   * Tenants with knowledge of their own, as JSON: `{"shop": "./knowledge/shop", "slack:T0123": "/srv/kb-acme"}`.
+   * A key is a tenant id (web-chat site id, Slack team id, Teams tenant id), optionally prefixed with
+   * its channel; the folder may be a subfolder of KNOWLEDGE_DIR, which other tenants then do not see.
+   */
+  KNOWLEDGE_TENANTS: z
+    .string()
+    .default("{}")
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: 'must be a JSON object of {"tenant": "folder"}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(
+        z
+          .string()
+          .regex(/^([a-z]+:)?[^:\s]{1,200}$/, "tenant keys: an id, optionally prefixed with its channel"),
+        z.string().min(1, "folder must not be empty"),
+      ),
+    ),
 
   WEBCHAT_TOKEN_SECRET: optionalString,
   WEBCHAT_TOKEN_TTL_SECONDS: int(60, 31_536_000).default(24 * 3600),
@@ -116,6 +144,8 @@ const envSchema = z.object({
             origins: z.array(z.string().min(1)).min(1),
             identitySecret: z.string().min(16).optional(),
             requireIdentity: z.boolean().default(false),
+            /** This site's own knowledge folder (or a subfolder of KNOWLEDGE_DIR); retrieval never leaves it. */
+            knowledge: z.string().min(1).optional(),
           }),
         )
         .refine((sites) => new Set(sites.map((s) => s.id)).size === sites.length, "site ids must be unique"),
@@ -241,8 +271,17 @@ function shape(e: Parsed) {
       embeddingModelPath: e.EMBEDDING_MODEL_PATH,
       /** Offline word vectors fused with BM25 when no embedding model is given (~150 MB of memory). */
       wordVectors: e.KNOWLEDGE_WORD_VECTORS,
+      indexCache: e.KNOWLEDGE_INDEX_CACHE,
       tokenBudget: e.RETRIEVAL_TOKEN_BUDGET,
       minScore: e.RETRIEVAL_MIN_SCORE,
+      caution: e.RETRIEVAL_CAUTION,
+      /** Tenant key (`id` or `channel:id`) -> folder: KNOWLEDGE_TENANTS plus WEBCHAT_SITES' `knowledge`. */
+      tenants: {
+        ...Object.fromEntries(
+          e.WEBCHAT_SITES.flatMap((site) => (site.knowledge ? [[`webchat:${site.id}`, site.knowledge]] : [])),
+        ),
+        ...e.KNOWLEDGE_TENANTS,
+      } as Record<string, string>,
     },
     webchat: {
       tokenSecret: e.WEBCHAT_TOKEN_SECRET,

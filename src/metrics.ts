@@ -87,7 +87,7 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
   });
   const gaps = new Counter({
     name: "sgw_gaps_total",
-    help: "Questions recorded for curators, by channel and reason (no_answer, downvote, handoff)",
+    help: "Questions recorded for curators, by channel and reason (no_answer, low_confidence, downvote, handoff)",
     labelNames: ["channel", "reason"] as const,
     registers: [registry],
   });

@@ -5,7 +5,7 @@ import { ErrorCode, isCodedError } from "../errors.ts";
 import type { Engine, GenerateResult } from "../inference/engine.ts";
 import type { Citation, Snippet } from "../knowledge/citation.ts";
 import { composeExcerptAnswer } from "../knowledge/excerpt-answer.ts";
-import type { Retriever } from "../knowledge/retriever.ts";
+import type { Retrieval, Retriever } from "../knowledge/retriever.ts";
 import { type AnswerJob, seedFor } from "./answer-job.ts";
 
 export const NO_MODEL_TEXT =
@@ -42,6 +42,8 @@ export interface ComposedAnswer {
   snippets: Snippet[];
   /** True when the knowledge folder had content: then no snippet means "I don't know". */
   knowledgeReady: boolean;
+  /** The knowledge's answerability decision (absent for jobs whose gateway retrieved). */
+  decision?: Pick<Retrieval, "answerable" | "confidence" | "reason">;
   /** Set when the signal stopped the generation (timeout, cancel, shutdown). */
   aborted?: unknown;
   promptTokens?: number;
@@ -66,14 +68,31 @@ export class Answerer {
 
   async compose({ job, history, onText, signal }: AnswerInput): Promise<ComposedAnswer> {
     const o = this.#o;
-    // Jobs of version 1 carried the snippets the gateway found.
-    const snippets =
+    // Jobs of version 1 carried the snippets the gateway found. Others search the knowledge of the
+    // message's tenant (a site, workspace or tenant may have its own folder), in the user's language.
+    const retrieval =
       job.v === 1
-        ? job.snippets
-        : ((await o.retriever?.retrieve(job.question, { tokenBudget: o.tokenBudget })) ?? []);
-    const knowledgeReady = job.v === 1 ? job.knowledgeReady : (o.retriever?.ready ?? false);
-    const base = { snippets, knowledgeReady, tokens: 0 };
-    if (knowledgeReady && snippets.length === 0) {
+        ? undefined
+        : await o.retriever?.retrieve(job.question, {
+            tokenBudget: o.tokenBudget,
+            tenant: job.conversation.tenant,
+            channel: job.conversation.channel,
+            ...(job.lang ? { lang: job.lang } : {}),
+          });
+    const snippets = job.v === 1 ? job.snippets : (retrieval?.snippets ?? []);
+    const knowledgeReady =
+      job.v === 1 ? job.knowledgeReady : (retrieval?.knowledgeReady ?? o.retriever?.ready ?? false);
+    const decision = retrieval && {
+      answerable: retrieval.answerable,
+      confidence: retrieval.confidence,
+      reason: retrieval.reason,
+    };
+    const base = { snippets, knowledgeReady, tokens: 0, ...(decision ? { decision } : {}) };
+    // Without a model, the calibrated decision says whether the folder answers the question, not
+    // merely whether something ranked first: a "no" is the honest "I don't know" and the offer of a
+    // person. (With a model, the sources go to it and it decides; that is the decision step's part.)
+    const refused = snippets.length === 0 || (!o.engine && decision?.answerable === false);
+    if (knowledgeReady && refused) {
       return { ...base, text: NO_ANSWER_TEXT, kind: "no_answer", citations: [] };
     }
     if (!o.engine) {

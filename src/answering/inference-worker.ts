@@ -9,7 +9,7 @@ import type { Logger } from "../logger.ts";
 import type { Keyspace } from "../redis/keyspace.ts";
 import { type AnswerJob, AnswerJobSchema } from "./answer-job.ts";
 import type { AnswerLedger } from "./answer-ledger.ts";
-import type { Answerer } from "./answerer.ts";
+import type { Answerer, ComposedAnswer } from "./answerer.ts";
 import { UNAVAILABLE_TEXT } from "./queue-wait.ts";
 import { ReplyWriter } from "./reply-stream.ts";
 
@@ -19,6 +19,8 @@ export interface AnswerOutcome {
   kind: AnswerKind;
   snippets: Snippet[];
   knowledgeReady: boolean;
+  /** The knowledge's answerability decision, when the worker retrieved. */
+  decision?: ComposedAnswer["decision"];
   /** When the first text of the answer was written (ms since epoch). */
   firstTextAt: number;
 }
@@ -267,6 +269,7 @@ export class InferenceWorker {
             kind,
             snippets: composed.snippets,
             knowledgeReady: composed.knowledgeReady,
+            ...(composed.decision ? { decision: composed.decision } : {}),
             firstTextAt,
           })
           .catch((error: unknown) =>

@@ -18,7 +18,8 @@ export interface WorkerInsightsOptions {
 
 /**
  * What a worker records of each answer it publishes: the `answered` event (kind, time to first text),
- * and a gap for the curators when the knowledge folder had nothing on the question. Recorded where the
+ * and a gap for the curators when the knowledge folder had nothing on the question or answered it
+ * with low confidence. Recorded where the
  * outcome is decided, once per message (a gateway may follow one answer several times).
  */
 export function workerInsights({ config, redis, keys, knowledge, logger }: WorkerInsightsOptions) {
@@ -31,7 +32,8 @@ export function workerInsights({ config, redis, keys, knowledge, logger }: Worke
     logger,
   });
   return {
-    async answered({ job, kind, firstTextAt }: AnswerOutcome): Promise<void> {
+    async answered(outcome: AnswerOutcome): Promise<void> {
+      const { job, kind, firstTextAt } = outcome;
       const channel = job.conversation.channel;
       await recorder.answered({
         messageId: job.messageId,
@@ -41,6 +43,8 @@ export function workerInsights({ config, redis, keys, knowledge, logger }: Worke
       });
       if (kind === "no_answer")
         await recorder.unanswered(job.conversation, job.userId, job.question, job.messageId);
+      else if (outcome.decision?.reason === "uncertain")
+        await recorder.lowConfidence(job.conversation, job.userId, job.question, job.messageId);
     },
   };
 }

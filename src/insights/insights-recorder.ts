@@ -56,6 +56,16 @@ export class InsightsRecorder {
     await this.#gap("no_answer", ref, userId, question, messageId);
   }
 
+  /** Answered, but with a confidence close to the caution line: the curators should see it too. */
+  async lowConfidence(
+    ref: ConversationRef,
+    userId: string,
+    question: string,
+    messageId: string,
+  ): Promise<void> {
+    await this.#gap("low_confidence", ref, userId, question, messageId);
+  }
+
   /** Lists the conversation under its user, for privacy deletion (also for messages never answered). */
   async noteConversation(msg: InboundMessage): Promise<void> {
     await this.#o.store.noteConversation(msg.userId, msg);

@@ -4,7 +4,7 @@ import type { Keyspace } from "../redis/keyspace.ts";
 import { LuaScript } from "../redis/lua-script.ts";
 
 /** Why a question is worth a curator's look. */
-export type GapReason = "no_answer" | "downvote" | "handoff";
+export type GapReason = "no_answer" | "low_confidence" | "downvote" | "handoff";
 
 /** The knowledge file that came closest to a gap's question. */
 export interface ClosestFile {

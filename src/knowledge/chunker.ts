@@ -104,6 +104,7 @@ export function chunkDocument(doc: KnowledgeDocument, { maxTokens = 256 }: Chunk
         path: doc.path,
         title: doc.title,
         tags: doc.tags,
+        lang: doc.lang,
         headingPath: section.headingPath,
         lines: [first.line, last.line],
         text,

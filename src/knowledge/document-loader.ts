@@ -2,6 +2,7 @@ import { basename, extname } from "node:path";
 import { parseFrontMatter } from "./front-matter.ts";
 import { htmlToLines } from "./html-to-lines.ts";
 import type { KnowledgeDocument, KnowledgeProblem, SourceLine } from "./knowledge-document.ts";
+import { detectLanguage, normalizeLang } from "./language.ts";
 
 const formats: Record<string, KnowledgeDocument["format"]> = {
   ".md": "markdown",
@@ -50,6 +51,16 @@ function firstBadUtf8(bytes: Uint8Array): number {
   return lo;
 }
 
+/** True for absolute http: and https: URLs: the only ones a citation may link to. */
+export function isWebUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 function humanize(path: string): string {
   const stem = basename(path, extname(path)).replace(/[-_]+/g, " ").trim();
   return stem.charAt(0).toUpperCase() + stem.slice(1);
@@ -77,12 +88,30 @@ export function loadDocument(path: string, bytes: Uint8Array): LoadResult {
   const fileLines = raw.split(/\r?\n/);
   const problems: KnowledgeProblem[] = [];
   let title: string | undefined;
-  let meta: Pick<KnowledgeDocument, "url" | "audience" | "lang"> & { tags: string[] } = { tags: [] };
+  let meta: {
+    url?: string | undefined;
+    audience?: string | undefined;
+    lang?: string | undefined;
+    tags: string[];
+  } = {
+    tags: [],
+  };
   let lines: SourceLine[];
   if (format === "html") {
     const html = htmlToLines(raw);
     title = html.title;
-    meta = { tags: html.tags, url: html.url, lang: html.lang };
+    meta = { tags: html.tags, lang: html.lang };
+    if (html.url !== undefined) {
+      // Only a web address may become a citation link (never javascript: or data:).
+      if (isWebUrl(html.url)) meta.url = html.url;
+      else
+        problems.push({
+          path,
+          line: 1,
+          severity: "warning",
+          message: `canonical link ignored: "${html.url.slice(0, 80)}" is not an absolute http(s) URL`,
+        });
+    }
     lines = html.lines;
   } else {
     let start = 0;
@@ -119,15 +148,19 @@ export function loadDocument(path: string, bytes: Uint8Array): LoadResult {
       message: "no title: add `title:` in front matter or a leading `# Heading` (using the file name)",
     });
   }
+  const finalTitle = title ?? humanize(path);
   const document: KnowledgeDocument = {
     path,
     format,
-    title: title ?? humanize(path),
+    title: finalTitle,
     tags: meta.tags,
+    // Without a declared language, the article's own words tell (the first few thousand characters).
+    lang:
+      normalizeLang(meta.lang) ??
+      detectLanguage(`${finalTitle}\n${lines.map((l) => l.text).join("\n")}`.slice(0, 4000)).lang,
     lines,
   };
   if (meta.url) document.url = meta.url;
   if (meta.audience) document.audience = meta.audience;
-  if (meta.lang) document.lang = meta.lang;
   return { document, problems };
 }

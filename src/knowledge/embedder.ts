@@ -8,6 +8,8 @@ export interface Embedder {
    * over the relevance floor. 1 means never. @defaultValue 0.5
    */
   readonly unrelatedCosine?: number;
+  /** How much the dense ranking counts against the lexical one in fusion (1: as much). @defaultValue 1 */
+  readonly fusionWeight?: number;
   embed(texts: readonly string[]): Promise<Float32Array[]>;
   close(): Promise<void>;
 }

@@ -13,7 +13,13 @@ export interface FrontMatter {
 
 const FrontMatterSchema = z.object({
   title: z.string().trim().min(1, "title must not be empty").optional(),
-  url: z.url({ message: "url must be an absolute URL such as https://help.example.com/refunds" }).optional(),
+  // Citations link to this address in every channel: only web addresses, never javascript: or data:.
+  url: z
+    .url({
+      protocol: /^https?$/,
+      message: "url must be an absolute http(s) URL such as https://help.example.com/refunds",
+    })
+    .optional(),
   tags: z
     .union([z.array(z.string().min(1)), z.string().transform((s) => s.split(",").map((t) => t.trim()))])
     .transform((tags) => tags.filter((t) => t.length > 0))
@@ -71,9 +77,14 @@ export function parseFrontMatter(path: string, lines: string[]): FrontMatterResu
       ...none,
       bodyStart: end + 1,
       fatal: true,
-      problems: doc.errors.map((e) =>
-        problem((e.linePos?.[0]?.line ?? 1) + 1, `bad front matter: ${e.message.split("\n")[0]}`),
-      ),
+      // One position, in the file: the yaml library's own "at line 1, column 8" counts within the block.
+      problems: doc.errors.map((e) => ({
+        ...problem(
+          (e.linePos?.[0]?.line ?? 1) + 1,
+          `bad front matter: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
+        ),
+        ...(e.linePos?.[0]?.col ? { column: e.linePos[0].col } : {}),
+      })),
     };
   }
   if (doc.contents === null) return { ...none, bodyStart: end + 1 };

@@ -7,7 +7,8 @@ export interface KnowledgeDocument {
   url?: string;
   tags: string[];
   audience?: string;
-  lang?: string;
+  /** Language, primary subtag (`en`, `zh`): from front matter or `<html lang>`, else detected. */
+  lang: string;
   /**
    * The body as Markdown-like lines (`#` headings, text), each with its 1-based line in the source
    * file, so that a chunk can say which lines of the file it quotes.
@@ -24,6 +25,8 @@ export interface SourceLine {
 export interface KnowledgeProblem {
   path: string;
   line: number;
+  /** 1-based column, when the problem is at a precise place (a YAML syntax error). */
+  column?: number;
   severity: "error" | "warning";
   message: string;
 }
@@ -36,6 +39,8 @@ export interface Chunk {
   title: string;
   url?: string;
   tags: string[];
+  /** The document's language (primary subtag): chunks are indexed and searched per language. */
+  lang: string;
   /** Headings above this chunk, outermost first (the document title excluded). */
   headingPath: string[];
   /** GitHub-style anchor of the innermost heading, when there is one. */
@@ -50,5 +55,6 @@ export interface Chunk {
 }
 
 export function formatProblem(problem: KnowledgeProblem): string {
-  return `${problem.path}:${problem.line}: ${problem.severity === "warning" ? "warning: " : ""}${problem.message}`;
+  const where = `${problem.path}:${problem.line}${problem.column ? `:${problem.column}` : ""}`;
+  return `${where}: ${problem.severity === "warning" ? "warning: " : ""}${problem.message}`;
 }

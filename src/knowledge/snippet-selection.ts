@@ -1,4 +1,5 @@
 import type { Citation, Snippet } from "./citation.ts";
+import { isWebUrl } from "./document-loader.ts";
 import type { Chunk } from "./knowledge-document.ts";
 import type { RankedChunk } from "./knowledge-index.ts";
 
@@ -26,7 +27,8 @@ export function citationOf(chunk: Chunk, n: number): Citation {
     path: chunk.anchor ? `${chunk.path}#${chunk.anchor}` : chunk.path,
     lines: chunk.lines,
   };
-  if (chunk.url) citation.url = chunk.url;
+  // The loader keeps only http(s) URLs; checked again here because every channel renders it as a link.
+  if (chunk.url && isWebUrl(chunk.url)) citation.url = chunk.url;
   if (chunk.headingPath.length > 0) citation.heading = chunk.headingPath.join(" > ");
   return citation;
 }

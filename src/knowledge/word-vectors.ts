@@ -172,6 +172,8 @@ export function createWordVectorEmbedder(vectors: WordVectors): Embedder {
     // Averaged word vectors of unrelated sentences are often close (cosine 0.6-0.8), so similarity
     // reorders candidates but never lifts a chunk over the relevance floor on its own.
     unrelatedCosine: 1,
+    // Averaged word vectors are a weak signal next to BM25: they break ties and lift synonyms a little.
+    fusionWeight: 0.3,
     async embed(texts) {
       return texts.map((text) => {
         const cut = text.indexOf("\n");

@@ -111,7 +111,7 @@ describe("hostile input: rejected with a clear error or answered safely, the ser
       "data",
     );
     const data = AnswerJobSchema.parse(JSON.parse(job ?? "{}"));
-    const snippets = await h.gateway.knowledge.retrieve(data.question, {
+    const { snippets } = await h.gateway.knowledge.retrieve(data.question, {
       tokenBudget: h.config.knowledge.tokenBudget,
     });
     const history = await h.conversations.turns({

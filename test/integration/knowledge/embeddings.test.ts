@@ -74,7 +74,7 @@ describe("dense retrieval through node-llama-cpp embeddings", () => {
   });
 
   it("still returns snippets within the budget, numbered from 1", async () => {
-    const snippets = await kb.retrieve("store refunds", { tokenBudget: 1000 });
+    const { snippets } = await kb.retrieve("store refunds", { tokenBudget: 1000 });
     assert.ok(snippets.length >= 1);
     assert.deepEqual(
       snippets.map((s) => s.citation.n),

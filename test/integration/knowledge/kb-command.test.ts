@@ -39,6 +39,26 @@ describe("kb command", () => {
     assert.match(r.stderr, /3 files checked, 0 problems/);
   });
 
+  it("lint passes warnings alone unless --strict, and counts in the singular", async () => {
+    const warned = join(dir, "warned");
+    await mkdir(warned);
+    await writeFile(join(warned, "a.md"), "---\ntitel: A\n---\n# A\nBody\n");
+    const r = await kb("lint", "--knowledge", warned);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^a\.md:2: warning: unknown front matter key "titel"/);
+    assert.match(r.stderr, /^1 file checked, 1 problem \(0 errors, 1 warning\), 0 skipped/);
+    assert.equal((await kb("lint", "--knowledge", warned, "--strict")).code, 1);
+  });
+
+  it("lint refuses a citation URL that is not http(s)", async () => {
+    const bad = join(dir, "js-url");
+    await mkdir(bad);
+    await writeFile(join(bad, "a.md"), '---\ntitle: A\nurl: "javascript:alert(1)"\n---\nBody\n');
+    const r = await kb("lint", "--knowledge", bad);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^a\.md:3: bad front matter: url: url must be an absolute http\(s\) URL/);
+  });
+
   it("lint prints every problem as path:line: message and exits 1", async () => {
     const bad = join(dir, "bad");
     await mkdir(bad);
@@ -58,8 +78,10 @@ describe("kb command", () => {
   it("search prints ranked snippets with scores and citations", async () => {
     const r = await kb("search", "partial refund for a damaged item", "--knowledge", knowledge);
     assert.equal(r.code, 0);
-    const first = r.stdout.split("\n")[0] ?? "";
-    assert.match(first, /^\[1\] score \d\.\d{3} {2}Refunds > Partial refunds$/);
+    const [decision, first] = r.stdout.split("\n");
+    assert.match(decision ?? "", /^Answer \(confidence \d\.\d{3}, (confident|uncertain), language en\)/);
+    // A ranking score that orders the snippets, and the relevance the floor compares.
+    assert.match(first ?? "", /^\[1\] score \d+\.\d{3} {2}relevance 1\.000 {2}Refunds > Partial refunds$/);
     assert.match(r.stdout, /https:\/\/help\.example\.com\/refunds {2}\(lines 8-8\)/);
   });
 
@@ -94,7 +116,7 @@ describe("kb command", () => {
         ["broken.md"],
       );
       const text = await kb("stats", "--knowledge", knowledge);
-      assert.match(text.stdout, /skipped: 1\n {2}broken\.md:\d+: bad front matter/);
+      assert.match(text.stdout, /skipped: {3}1\n {2}broken\.md:\d+:\d+: bad front matter/);
     } finally {
       await rm(join(knowledge, "broken.md"));
     }
@@ -115,17 +137,121 @@ describe("kb command", () => {
     );
     const r = await kb("eval", "--knowledge", knowledge, "--questions", questions, "--json");
     assert.equal(r.code, 0);
-    const result = JSON.parse(r.stdout) as Record<string, number>;
-    assert.deepEqual(Object.keys(result), ["questions", "recall@1", "recall@5", "mrr@10"]);
+    const result = JSON.parse(r.stdout) as Record<string, number> & { misses: Record<string, unknown>[] };
+    assert.deepEqual(Object.keys(result), [
+      "questions",
+      "recall@1",
+      "recall@5",
+      "mrr@10",
+      "noAnswer",
+      "answeredRight",
+      "misses",
+    ]);
     assert.equal(result.questions, 4);
     assert.equal(result["recall@1"], 0.75);
     assert.equal(result["recall@5"], 1);
     assert.equal(result["mrr@10"], 0.875);
+    assert.equal(result.noAnswer, 0);
+    assert.deepEqual(result.misses, [
+      {
+        question: "refund of a damaged parcel",
+        expected: "delivery.txt",
+        first: "billing/refunds.md",
+        rank: 2,
+      },
+    ]);
     const text = await kb("eval", "--knowledge", knowledge, "--questions", questions);
     assert.match(
       text.stdout,
       /^questions {2}4\nrecall@1 {3}0\.750\nrecall@5 {3}1\.000\nMRR@10 {5}0\.875\nno answer {2}0 /,
     );
+  });
+
+  it("eval --unanswerable reports how many should-abstain questions the bot refuses", async () => {
+    const questions = join(dir, "answerable.jsonl");
+    await writeFile(
+      questions,
+      JSON.stringify({ question: "how long do refunds take", expected: "billing/refunds.md" }),
+    );
+    const refused = join(dir, "refused.jsonl");
+    await writeFile(
+      refused,
+      ["Tell me a joke", "What is the capital of France?", "partial refunds for damaged items"]
+        .map((question) => JSON.stringify({ question }))
+        .join("\n"),
+    );
+    const r = await kb(
+      "eval",
+      "--knowledge",
+      knowledge,
+      "--questions",
+      questions,
+      "--unanswerable",
+      refused,
+      "--json",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as {
+      answeredRight: number;
+      unanswerable: {
+        questions: number;
+        abstained: number;
+        abstention: number;
+        answered: { question: string }[];
+      };
+    };
+    assert.equal(result.answeredRight, 1);
+    // The third is answerable after all: it is listed as answered, with what would be cited.
+    assert.deepEqual(
+      result.unanswerable.answered.map((a) => a.question),
+      ["partial refunds for damaged items"],
+    );
+    assert.deepEqual([result.unanswerable.questions, result.unanswerable.abstained], [3, 2]);
+    assert.equal(result.unanswerable.abstention, 0.6667);
+    const text = await kb("eval", "--knowledge", knowledge, "--unanswerable", refused);
+    assert.match(text.stdout, /^unanswerable {2}3 questions, refused 2 \(abstention 0\.667\)/);
+    assert.match(
+      text.stdout,
+      /answered though unanswerable: 1\n {2}"partial refunds for damaged items" -> billing\/refunds\.md/,
+    );
+  });
+
+  it("eval lists the misses in text too, and refuses an expected file the folder lacks", async () => {
+    const questions = join(dir, "miss.jsonl");
+    await writeFile(
+      questions,
+      [
+        { question: "refund of a damaged parcel", expected: "delivery.txt" },
+        { question: "reset password", expected: "password.md" },
+      ]
+        .map((q) => JSON.stringify(q))
+        .join("\n"),
+    );
+    const r = await kb("eval", "--knowledge", knowledge, "--questions", questions);
+    assert.match(
+      r.stdout,
+      /misses \(expected file not first\): 1\n {2}"refund of a damaged parcel"\n {6}expected delivery\.txt \(rank 2\), first billing\/refunds\.md/,
+    );
+    const wrong = join(dir, "wrong.jsonl");
+    await writeFile(wrong, JSON.stringify({ question: "x", expected: "billing/refund.md" }));
+    const refusedRun = await kb("eval", "--knowledge", knowledge, "--questions", wrong);
+    assert.equal(refusedRun.code, 2);
+    assert.match(
+      refusedRun.stderr,
+      /wrong\.jsonl: expected file not in the knowledge folder: billing\/refund\.md/,
+    );
+  });
+
+  it("search strips control characters from what it prints", async () => {
+    const evil = join(dir, "evil");
+    await mkdir(evil);
+    await writeFile(
+      join(evil, "a.md"),
+      "# Refunds \u001b[31mred\n\u001b]0;title\u0007Refunds take 5 days.\n",
+    );
+    const r = await kb("search", "refunds", "--knowledge", evil);
+    assert.ok(!r.stdout.includes("\u001b") && !r.stdout.includes("\u0007"), r.stdout);
+    assert.match(r.stdout, /Refunds/);
   });
 
   it("eval rejects a malformed questions file with the line", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -48,7 +48,7 @@ describe("knowledge base with hot reload", () => {
   });
 
   const paths = async (q: string) =>
-    (await kb.retrieve(q, { tokenBudget: 500 })).map((s) => s.citation.path.split("#")[0]);
+    (await kb.retrieve(q, { tokenBudget: 500 })).snippets.map((s) => s.citation.path.split("#")[0]);
 
   it("serves the folder at start", async () => {
     assert.ok(kb.ready);
@@ -66,13 +66,34 @@ describe("knowledge base with hot reload", () => {
     await writeFile(join(dir, "shipping.md"), article("Shipping", "Parcels are carried by drones now."));
     await within(2000, async () => (await paths("drones")).includes("shipping.md"));
     assert.equal((await paths("parcels"))[0], "shipping.md");
-    const [s] = await kb.retrieve("drones", { tokenBudget: 500 });
+    const [s] = (await kb.retrieve("drones", { tokenBudget: 500 })).snippets;
     assert.match(s?.text ?? "", /drones/);
   });
 
   it("forgets a deleted file within 2 s", async () => {
     await unlink(join(dir, "warranty.md"));
     await within(2000, async () => (await paths("warranty")).length === 0);
+  });
+
+  it("follows a new subfolder and a folder renamed with its files, and ignores hidden files", async () => {
+    const found = async (q: string) => (await kb.search(q, 10)).map((h) => h.chunk.path);
+    await mkdir(join(dir, "returns"));
+    await writeFile(join(dir, "returns", "labels.md"), article("Return labels", "Print the zebra label."));
+    await within(2000, async () => (await found("zebra")).includes("returns/labels.md"));
+    await rename(join(dir, "returns"), join(dir, "sending-back"));
+    await within(2000, async () => (await found("zebra")).includes("sending-back/labels.md"));
+    assert.deepEqual(await found("zebra"), ["sending-back/labels.md"]);
+    await writeFile(join(dir, ".draft.md"), article("Draft", "A secret walrus draft."));
+    await writeFile(
+      join(dir, "sending-back", "labels.md"),
+      article("Return labels", "Print the walrus label."),
+    );
+    await within(2000, async () => (await found("walrus")).includes("sending-back/labels.md"));
+    // The draft was written first; the index that already serves the later edit has no trace of it.
+    assert.deepEqual(await found("secret walrus draft"), ["sending-back/labels.md"]);
+    await rm(join(dir, "sending-back"), { recursive: true });
+    await unlink(join(dir, ".draft.md"));
+    await within(2000, async () => (await found("walrus")).length === 0);
   });
 
   it("skips a file with bad front matter, reports path and line, and keeps serving the rest", async () => {
@@ -98,7 +119,7 @@ describe("knowledge base with hot reload", () => {
       ),
     );
     await within(2000, async () => (await paths("refund policy override")).includes("evil.md"));
-    const snippets = await kb.retrieve("refund policy override", { tokenBudget: 500 });
+    const { snippets } = await kb.retrieve("refund policy override", { tokenBudget: 500 });
     const prompt = buildPrompt({ question: "refund policy override", snippets, history: [] });
     assert.ok(prompt.system.startsWith(`${SYSTEM_RULES}\n<source n="1">`));
     assert.equal(prompt.system.match(/<\/source>/g)?.length, snippets.length);
@@ -211,14 +232,17 @@ describe("missing folder", () => {
     const kb = await createKnowledgeBase({ dir, watch: true, logger: createLogger({ destination }) });
     try {
       assert.equal(kb.ready, false);
-      assert.deepEqual(await kb.retrieve("anything at all", { tokenBudget: 100 }), []);
+      assert.deepEqual((await kb.retrieve("anything at all", { tokenBudget: 100 })).snippets, []);
       assert.ok(lines.some((l) => l.includes("knowledge folder not found")));
       await mkdir(dir);
       await writeFile(join(dir, "late.md"), article("Late article", "Arrived after start."));
       await within(3000, async () => kb.ready);
       // And from then on it is watched like any folder.
       await writeFile(join(dir, "later.md"), article("Later article", "Watched after it appeared."));
-      await within(2000, async () => (await kb.retrieve("watched", { tokenBudget: 100 })).length === 1);
+      await within(
+        2000,
+        async () => (await kb.retrieve("watched", { tokenBudget: 100 })).snippets.length === 1,
+      );
     } finally {
       await kb.close();
       await rm(dir, { recursive: true, force: true });

@@ -92,7 +92,8 @@ describe("composeExcerptAnswer", () => {
       snippet(3, "Three"),
     ]);
     assert.match(text, /excerpts from our help articles/);
-    assert.match(text, /\[1\] Article 1 > Part:\n> First line\n> second line/);
+    // A hard line break inside a paragraph is reflowed (issue 15: excerpts read as the article does).
+    assert.match(text, /\[1\] Article 1 > Part:\n> First line second line/);
     assert.match(text, /\[2\] Article 2 > Part:\n> Two/);
     assert.ok(!text.includes("Three"));
   });

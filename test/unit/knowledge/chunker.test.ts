@@ -78,6 +78,7 @@ describe("chunkDocument", () => {
             format: "markdown",
             title: "T",
             tags: [],
+            lang: "en",
             lines: lines.map((text, i) => ({ text, line: i + 1 })),
           };
           const chunks = chunkDocument(d, { maxTokens });

@@ -35,7 +35,28 @@ describe("loadDocument: Markdown", () => {
     assert.equal(document, undefined);
     assert.equal(problems[0]?.severity, "error");
     assert.ok((problems[0]?.line ?? 0) >= 3, `line ${problems[0]?.line}`);
-    assert.match(formatProblem(problems[0] ?? ({} as never)), /^bad\.md:\d+: bad front matter/);
+    // One position, path:line:column in the file, not the YAML block's own "at line 2, column 11".
+    const text = formatProblem(problems[0] ?? ({} as never));
+    assert.match(text, /^bad\.md:3:\d+: bad front matter: /);
+    assert.doesNotMatch(text, /at line|column \d/);
+  });
+
+  it("refuses a url that is not http(s), such as javascript:", () => {
+    for (const url of ["javascript:alert(1)", "data:text/html,x", "ftp://files.example.com/a"]) {
+      const { document, problems } = load("a.md", `---\ntitle: A\nurl: "${url}"\n---\nBody\n`);
+      assert.equal(document, undefined, url);
+      assert.equal(problems[0]?.line, 3);
+      assert.match(problems[0]?.message ?? "", /http\(s\)/);
+    }
+  });
+
+  it("drops an HTML canonical link that is not http(s), with a warning", () => {
+    const html =
+      '<html><head><title>T</title><link rel="canonical" href="javascript:alert(1)"></head><body><p>Body text</p></body></html>';
+    const { document, problems } = load("a.html", html);
+    assert.ok(document);
+    assert.equal(document.url, undefined);
+    assert.match(problems[0]?.message ?? "", /canonical link ignored/);
   });
 
   it("reports a bad url on the line of its key", () => {
