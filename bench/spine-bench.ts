@@ -145,6 +145,60 @@ async function directRun(concurrency: number, modelPath: string): Promise<Sample
   }
 }
 
+/** The deterministic engine's pace in the overhead runs: its first token comes this long after a request. */
+const FAKE_FIRST_TOKEN_MS = 20;
+
+/**
+ * POST to first token through the whole service (`npm start` in a child process, so that the client's
+ * work is not in the service's event loop) with the deterministic engine (ENGINE=fake): its first token
+ * comes FAKE_FIRST_TOKEN_MS after the request reaches it, so each sample's time past that is the
+ * service's own cost (HTTP, Redis, queue, worker, stream), free of a model's CPU use.
+ */
+async function overheadRun(concurrency: number): Promise<number[]> {
+  const { freePort } = await import("../src/redis/private-redis.ts");
+  const { startService } = await import("./closed-loop.ts");
+  const prefix = `bench-${randomUUID()}`;
+  const service = await startService({
+    PORT: String(await freePort()),
+    HOST: "127.0.0.1",
+    REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+    REDIS_PREFIX: prefix,
+    ENGINE: "fake",
+    FAKE_ENGINE_FIRST_TOKEN_MS: String(FAKE_FIRST_TOKEN_MS),
+    FAKE_ENGINE_TOKEN_MS: "5",
+    LLM_SEQUENCES: String(Math.max(16, concurrency)),
+    MAX_ANSWER_TOKENS: String(SETTINGS.maxTokens),
+    LLM_IGNORE_EOS: "true",
+    RATE_LIMIT_USER_PER_MINUTE: "0",
+    RATE_LIMIT_TENANT_PER_MINUTE: "0",
+    RATE_LIMIT_IP_PER_MINUTE: "0",
+    KNOWLEDGE_DIR: "knowledge",
+    KNOWLEDGE_WATCH: "false",
+    LOG_LEVEL: "warn",
+  });
+  try {
+    await exchange(service.baseUrl, "warm up");
+    const overheads: number[] = [];
+    for (let r = 0; r < ROUNDS * 4; r++) {
+      const batch = await Promise.all(
+        Array.from({ length: concurrency }, (_, i) =>
+          exchange(service.baseUrl, QUESTIONS[i % QUESTIONS.length] as string),
+        ),
+      );
+      overheads.push(...batch.map((s) => s.firstMs - FAKE_FIRST_TOKEN_MS));
+    }
+    return overheads;
+  } finally {
+    service.child.kill("SIGTERM");
+    await new Promise((r) => service.child.once("exit", r));
+    const { Redis } = await import("ioredis");
+    const { dropPrefix } = await import("../test/helpers/accounting.ts");
+    const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+  }
+}
+
 /** POST -> first token and -> reply through the whole service, against the engine called directly. */
 export async function runSpineBench(json: boolean): Promise<Record<string, unknown>> {
   const { ensureTinyModel } = await import("../src/tiny-model/tiny-model.ts");
@@ -188,5 +242,22 @@ export async function runSpineBench(json: boolean): Promise<Record<string, unkno
   }
   say(json, "\nWeb chat: POST to first token / to reply (ms), tiny model");
   say(json, table(["path", "concurrent", "first p50", "first p99", "reply p50", "reply p99"], rows));
+
+  const overheadRows: (string | number)[][] = [];
+  for (const concurrency of [1, 16]) {
+    const overheads = await overheadRun(concurrency);
+    const row = {
+      samples: overheads.length,
+      p50: round(percentile(overheads, 50), 2),
+      p99: round(percentile(overheads, 99), 2),
+    };
+    results[`overhead@${concurrency}`] = row;
+    overheadRows.push([concurrency, row.samples, row.p50, row.p99]);
+  }
+  say(
+    json,
+    `\nService overhead to the first token (ms past the deterministic engine's ${FAKE_FIRST_TOKEN_MS} ms), npm start in a child process`,
+  );
+  say(json, table(["concurrent", "samples", "overhead p50", "overhead p99"], overheadRows));
   return results;
 }

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { type Harness, startHarness } from "../helpers/harness.ts";
@@ -58,15 +61,36 @@ describe("reading a long answer in the widget (real Chromium, retrieval-only exc
   let harness: Harness;
   let browser: Browser;
 
+  let dir: string;
+
   before(async () => {
-    // A full retrieval budget: excerpt answers of two long quotes, far taller than a phone's panel.
-    harness = await startHarness({ model: false, env: { RETRIEVAL_TOKEN_BUDGET: "1200" } });
+    // A folder of long articles and a full retrieval budget: excerpt answers far taller than a phone's panel.
+    dir = mkdtempSync(join(tmpdir(), "sgw-long-"));
+    const long = (topic: string) =>
+      Array.from(
+        { length: 14 },
+        (_, i) =>
+          `Step ${i + 1} of the ${topic} explained in full, with every detail a customer may need to know.`,
+      ).join(" ");
+    writeFileSync(
+      join(dir, "refunds.md"),
+      `---\ntitle: How long a refund takes\n---\n# How long does a refund take\n\n${long("refund timeline")}\n`,
+    );
+    writeFileSync(
+      join(dir, "thermostat-offline.md"),
+      `---\ntitle: Thermostat offline\n---\n# Why is my thermostat offline\n\n${long("thermostat offline check")}\n`,
+    );
+    harness = await startHarness({
+      model: false,
+      env: { RETRIEVAL_TOKEN_BUDGET: "1200", KNOWLEDGE_DIR: dir },
+    });
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
     await harness?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("keeps the question and the start of a long answer in view, for each new question and after a reload", async () => {

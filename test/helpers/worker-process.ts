@@ -9,7 +9,7 @@ export function spawnWorker(env: Record<string, string>): ChildProcess {
 }
 
 /** Waits until `/readyz` lists `count` ready workers. */
-export async function waitForWorkers(baseUrl: string, count: number, timeoutMs = 30_000): Promise<void> {
+export async function waitForWorkers(baseUrl: string, count: number, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const res = await fetch(`${baseUrl}/readyz`);
