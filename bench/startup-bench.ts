@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "../src/redis/private-redis.ts";
@@ -11,8 +11,9 @@ import { percentile, round, say, table } from "./stats.ts";
  * Start-up time as an operator meets it: `npm start` until /readyz first answers 200, with the sample
  * knowledge folder and no model (retrieval-only), on the Redis at 127.0.0.1:6379.
  *
- * - `installed`: in this checkout, dependencies already installed (and, where the start builds, the build
- *   already fresh after the first run): `--startup-runs N` runs (default 3).
+ * - `installed`: in this checkout, dependencies installed and dist/ fresh: `--startup-runs N` runs (default
+ *   3), interleaved with as many of `node --import tsx src/cli/main.ts start`, what `npm start` ran before
+ *   it started compiled output (without npm's own overhead, so the comparison flatters the old way).
  * - `fresh clone`: `git clone` of this checkout's HEAD (committed work only) into a temporary folder, then
  *   `npm start` there: the dependency install and any first build are included. npm's download cache on
  *   this machine is warm, so this is the time of the install itself, not of the network. `--no-fresh`
@@ -23,6 +24,31 @@ const repoRoot = execFileSync("git", ["rev-parse", "--show-toplevel"], { encodin
 
 interface Run {
   readyMs: number;
+  /** CPU time (user + system) of every process of the start (npm, node, ...) until it was ready. */
+  cpuMs: number;
+}
+
+const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/**
+ * CPU seconds spent so far by every process in a process group (Linux /proc). Wall time on a machine
+ * shared with other work says as much about the neighbours as about the start; CPU time does not.
+ */
+function groupCpuMs(pgid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command name (which may hold spaces): state is 3rd, pgrp 5th, utime 14th, stime 15th.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return (ticks / ticksPerSecond) * 1000;
 }
 
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -50,10 +76,16 @@ async function stop(child: ChildProcess): Promise<void> {
   await gone;
 }
 
-async function startOnce(cwd: string, prefix: string, timeoutMs: number): Promise<Run> {
+async function startOnce(
+  cwd: string,
+  prefix: string,
+  timeoutMs: number,
+  command: string[] = ["npm", "start"],
+): Promise<Run> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn("npm", ["start"], {
+  const [file = "npm", ...args] = command;
+  const child = spawn(file, args, {
     cwd,
     detached: true,
     stdio: ["ignore", "ignore", "inherit"],
@@ -70,7 +102,8 @@ async function startOnce(cwd: string, prefix: string, timeoutMs: number): Promis
   });
   try {
     await waitReady(`http://127.0.0.1:${port}/readyz`, child, timeoutMs);
-    return { readyMs: performance.now() - started };
+    const readyMs = performance.now() - started;
+    return { readyMs, cpuMs: child.pid === undefined ? Number.NaN : groupCpuMs(child.pid) };
   } finally {
     await stop(child);
   }
@@ -86,6 +119,12 @@ async function dropKeys(prefix: string): Promise<void> {
   }
 }
 
+const median = (values: number[]) => percentile(values, 50);
+const secs = (ms: number) => round(ms / 1000, 2);
+
+/** What `npm start` ran before it started compiled output: tsx compiling the TypeScript at start. */
+const TSX_START = [process.execPath, "--import", "tsx", "src/cli/main.ts", "start"];
+
 export async function runStartupBench(json: boolean): Promise<Record<string, unknown>> {
   const args = process.argv.slice(2);
   const runsArg = args.indexOf("--startup-runs");
@@ -96,22 +135,36 @@ export async function runStartupBench(json: boolean): Promise<Record<string, unk
     cwd: repoRoot,
     encoding: "utf8",
   }).trim();
-  const out: Record<string, unknown> = { commit };
-  try {
-    const installed: number[] = [];
-    for (let i = 0; i < runs; i++) installed.push((await startOnce(repoRoot, prefix, 120_000)).readyMs);
-    out.installed = {
-      runs: installed.map((ms) => round(ms, 0)),
-      medianMs: round(percentile(installed, 50), 0),
+  const out: Record<string, unknown> = {
+    commit,
+    loadAverage: loadavg().map((l) => round(l, 1)),
+    cores: cpus().length,
+  };
+  const rows: (string | number)[][] = [];
+  const row = (name: string, samples: Run[]) => {
+    rows.push([
+      name,
+      samples.length,
+      secs(median(samples.map((r) => r.readyMs))),
+      samples.map((r) => secs(r.readyMs)).join(", "),
+      secs(median(samples.map((r) => r.cpuMs))),
+    ]);
+    return {
+      runs: samples.map((r) => ({ readyMs: round(r.readyMs, 0), cpuMs: round(r.cpuMs, 0) })),
+      medianReadyMs: round(median(samples.map((r) => r.readyMs)), 0),
+      medianCpuMs: round(median(samples.map((r) => r.cpuMs)), 0),
     };
-    const rows: (string | number)[][] = [
-      [
-        "installed checkout",
-        runs,
-        round(percentile(installed, 50) / 1000, 2),
-        installed.map((ms) => round(ms / 1000, 2)).join(", "),
-      ],
-    ];
+  };
+  try {
+    // Interleaved, so that both see the same load from whatever else runs on the machine.
+    const installed: Run[] = [];
+    const sources: Run[] = [];
+    for (let i = 0; i < runs; i++) {
+      installed.push(await startOnce(repoRoot, prefix, 120_000));
+      sources.push(await startOnce(repoRoot, prefix, 120_000, TSX_START));
+    }
+    out.installed = row("installed checkout: npm start", installed);
+    out.tsxSources = row("installed checkout: tsx on the sources (npm start before)", sources);
     if (fresh) {
       const dir = mkdtempSync(join(tmpdir(), "sgw-fresh-"));
       try {
@@ -123,18 +176,22 @@ export async function runStartupBench(json: boolean): Promise<Record<string, unk
         const dirty = execFileSync("git", ["status", "--porcelain"], { cwd: dir, encoding: "utf8" }).trim();
         out.freshClone = {
           cloneMs: round(cloneMs, 0),
-          firstStartMs: round(first.readyMs, 0),
-          secondStartMs: round(again.readyMs, 0),
+          first: row("fresh clone: first npm start (install and build included)", [first]),
+          second: row("fresh clone: second npm start", [again]),
           trackedFilesChanged: dirty === "" ? [] : dirty.split("\n"),
         };
-        rows.push(["fresh clone, first npm start (install included)", 1, round(first.readyMs / 1000, 2), ""]);
-        rows.push(["fresh clone, second npm start", 1, round(again.readyMs / 1000, 2), ""]);
         say(json, `fresh clone of ${commit}: git status after two starts: ${dirty === "" ? "clean" : dirty}`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     }
-    say(json, table(["npm start to /readyz 200", "runs", "median s", "each s"], rows));
+    say(
+      json,
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")} on ${cpus().length} cores (wall times grow with it; CPU times much less)`,
+    );
+    say(json, table(["to /readyz 200", "runs", "median s", "each s", "median CPU s"], rows));
   } finally {
     await dropKeys(prefix);
   }
