@@ -47,17 +47,17 @@ RUN git clone -q /tmp/llama.bundle /opt/llama.cpp \
 FROM nvidia/cuda:${CUDA_IMAGE_VERSION}-runtime-${CUDA_IMAGE_OS} AS worker-cuda
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgomp1 ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --no-create-home app
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=deps /usr/local/bin/node /usr/local/bin/node
 # batch-engine finds llama.cpp's libraries through its rpath: they stay where they were built.
 COPY --from=engine-cuda /opt/llama-cuda/bin /opt/llama-cuda/bin
 WORKDIR /app
 COPY --from=build /app /app
-COPY --from=build --chown=app /app/.cache /app/.cache
+COPY --from=build --chown=1000:1000 /app/.cache /app/.cache
 ENV NODE_ENV=production ENGINE=native LLM_GPU=cuda \
     NATIVE_ENGINE_BIN=/opt/llama-cuda/bin/batch-engine WORKER_HEALTH_PORT=8081
-USER app
+# uid 1000 (Ubuntu's own unprivileged user), as `node` in the runtime image: one securityContext fits both.
+USER 1000:1000
 EXPOSE 8081
 CMD ["node", "--enable-source-maps", "dist/cli.js", "start", "worker"]
 
@@ -66,7 +66,7 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app /app
-COPY --from=build --chown=node /app/.cache /app/.cache
-USER node
+COPY --from=build --chown=1000:1000 /app/.cache /app/.cache
+USER 1000:1000
 EXPOSE 3000
 CMD ["node", "--enable-source-maps", "dist/cli.js", "start"]
