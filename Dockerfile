@@ -9,11 +9,13 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 ARG CUDA_IMAGE_VERSION=12.8.1
 ARG CUDA_IMAGE_OS=ubuntu24.04
 
-# Every dependency exactly as locked (`npm ci` never rewrites package-lock.json).
+# Every dependency exactly as locked (`npm ci` never rewrites package-lock.json), without install scripts,
+# as scripts/ensure-deps.mjs installs (node-llama-cpp's would try to build llama.cpp when it sees a GPU
+# toolchain; nothing needs one).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 
 # Compile once here (no TypeScript compiling at start), then keep what production runs.
 FROM deps AS build

@@ -38,7 +38,13 @@ export function ensureDeps(root = ".") {
   if (!problem) return;
   process.stderr.write(`${problem}: installing the locked dependencies (npm ci)\n`);
   // npm's own output goes to stderr so that a command's stdout (e.g. `kb stats --json`) stays clean.
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: ["ignore", 2, 2] });
+  // --ignore-scripts: nothing here needs an install script (node-llama-cpp loads its prebuilt binaries,
+  // esbuild and msgpackr-extract find theirs), and npm 11 skips unapproved ones anyway while npm 10 would
+  // run node-llama-cpp's, which may try to build llama.cpp: the same install on every npm.
+  execFileSync("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], {
+    cwd: root,
+    stdio: ["ignore", 2, 2],
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) ensureDeps();
