@@ -39,11 +39,13 @@ function groupCpuMs(pgid: number): number {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      // Fields after the command name (which may hold spaces): state is 3rd, pgrp 5th, utime 14th, stime 15th.
+      // Fields after the command name (which may hold spaces), from the 3rd: state, ppid, pgrp, ...,
+      // utime, stime, then cutime, cstime: the CPU of children already waited for (npm ci's processes
+      // during a first start), which no live process would show any more.
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(fields[2]) !== pgid) continue;
-      ticks += Number(fields[11]) + Number(fields[12]);
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
     } catch {
       // the process ended meanwhile
     }
