@@ -113,7 +113,10 @@ export async function build(dist = defaultOutdir) {
   });
   mkdirSync(dist, { recursive: true });
   const outputs = [];
-  for (const file of result.outputFiles) {
+  // Chunks first, the entry last: a process starting meanwhile finds every chunk its cli.js names.
+  const isEntry = (path) => /[/\\]cli\.js(\.map)?$/.test(path);
+  const ordered = [...result.outputFiles].sort((a, b) => Number(isEntry(a.path)) - Number(isEntry(b.path)));
+  for (const file of ordered) {
     outputs.push(relative(dist, file.path));
     writeAtomic(file.path, file.contents);
   }
