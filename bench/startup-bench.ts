@@ -12,8 +12,9 @@ import { percentile, round, say, table } from "./stats.ts";
  * knowledge folder and no model (retrieval-only), on the Redis at 127.0.0.1:6379.
  *
  * - `installed`: in this checkout, dependencies installed and dist/ fresh: `--startup-runs N` runs (default
- *   3), interleaved with as many of `node --import tsx src/cli/main.ts start`, what `npm start` ran before
- *   it started compiled output (without npm's own overhead, so the comparison flatters the old way).
+ *   3), interleaved with as many of `node dist/cli.js start` (what the container images run: no npm) and
+ *   of `node --import tsx src/cli/main.ts start`, what `npm start` ran before it started compiled output
+ *   (without npm's own overhead, so the comparison flatters the old way).
  * - `fresh clone`: `git clone` of this checkout's HEAD (committed work only) into a temporary folder, then
  *   `npm start` there: the dependency install and any first build are included. npm's download cache on
  *   this machine is warm, so this is the time of the install itself, not of the network. `--no-fresh`
@@ -126,6 +127,8 @@ const secs = (ms: number) => round(ms / 1000, 2);
 
 /** What `npm start` ran before it started compiled output: tsx compiling the TypeScript at start. */
 const TSX_START = [process.execPath, "--import", "tsx", "src/cli/main.ts", "start"];
+/** What the container images run: the compiled CLI, without npm. */
+const DIST_START = [process.execPath, "--enable-source-maps", "dist/cli.js", "start"];
 
 export async function runStartupBench(json: boolean): Promise<Record<string, unknown>> {
   const args = process.argv.slice(2);
@@ -160,12 +163,15 @@ export async function runStartupBench(json: boolean): Promise<Record<string, unk
   try {
     // Interleaved, so that both see the same load from whatever else runs on the machine.
     const installed: Run[] = [];
+    const compiled: Run[] = [];
     const sources: Run[] = [];
     for (let i = 0; i < runs; i++) {
       installed.push(await startOnce(repoRoot, prefix, 120_000));
+      compiled.push(await startOnce(repoRoot, prefix, 120_000, DIST_START));
       sources.push(await startOnce(repoRoot, prefix, 120_000, TSX_START));
     }
     out.installed = row("installed checkout: npm start", installed);
+    out.compiled = row("installed checkout: node dist/cli.js start (the images)", compiled);
     out.tsxSources = row("installed checkout: tsx on the sources (npm start before)", sources);
     if (fresh) {
       const dir = mkdtempSync(join(tmpdir(), "sgw-fresh-"));
