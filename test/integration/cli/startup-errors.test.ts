@@ -99,8 +99,12 @@ describe("start-up with settings that cannot work", () => {
     );
   });
 
-  it("REDIS_URL unreachable for report and users too", async () => {
-    for (const command of [["report"], ["users", "delete", "--channel", "slack", "--user", "U1"]]) {
+  it("REDIS_URL unreachable for report, users and deliveries too", async () => {
+    for (const command of [
+      ["report"],
+      ["users", "delete", "--channel", "slack", "--user", "U1"],
+      ["deliveries", "list"],
+    ]) {
       assertOneLine(await cli(command, { REDIS_URL: "redis://127.0.0.1:1" }), /^REDIS_URL: nothing listens/);
     }
   });
@@ -110,7 +114,15 @@ describe("the CLI's usage", () => {
   it("`start --help` lists the roles and commands", async () => {
     const { code, stdout } = await cli(["start", "--help"], {});
     assert.equal(code, 0);
-    for (const word of ["gateway", "worker", "npm run kb", "npm run report", "npm run users", "model:tiny"]) {
+    for (const word of [
+      "gateway",
+      "worker",
+      "npm run kb",
+      "npm run report",
+      "npm run users",
+      "npm run deliveries",
+      "model:tiny",
+    ]) {
       assert.ok(stdout.includes(word), `${word} in:\n${stdout}`);
     }
   });
