@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   await optional("widget", "./widget-bench.ts", "runWidgetBench");
   await optional("support", "./support-bench.ts", "runSupportBench");
   await optional("load", "./load-bench.ts", "runLoadBench");
+  await optional("startup", "./startup-bench.ts", "runStartupBench");
   const out: Record<string, unknown> = {};
   for (const [name, load] of Object.entries(benches)) {
     if (only && !only.includes(name)) continue;

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -25,14 +26,45 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
 
+/**
+ * HOST: an IP address or a host name. A dotted number that is no IPv4 address (999.1.1.1) is a typo that
+ * would otherwise surface as a DNS error from deep inside `listen`.
+ */
+const host = z
+  .string()
+  .min(1)
+  .refine(
+    (v) => isIP(v) !== 0 || (!/^[\d.]+$/.test(v) && /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(v)),
+    "not an IP address or host name",
+  );
+
+/** REDIS_URL: ioredis reads anything else as a host name and fails later with a DNS error. */
+const redisUrl = optionalString.refine((v) => {
+  if (v === undefined) return true;
+  try {
+    const url = new URL(v);
+    return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}, "not a Redis URL");
+
+/** What to do about a bad value, where the schema's message alone does not say it. */
+const hints: Partial<Record<string, string>> = {
+  HOST: "use 0.0.0.0 (every interface), 127.0.0.1 (this machine only) or one of this machine's addresses",
+  REDIS_URL: "use redis://HOST:PORT (rediss:// for TLS), e.g. redis://127.0.0.1:6379",
+};
+
 const defaultThreads = Math.max(1, Math.min(8, availableParallelism() - 1));
 
 /** Flat schema over the variable names, so that an error names exactly the variable to fix. */
 const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  HOST: host.default("0.0.0.0"),
   PUBLIC_URL: optionalString,
-  REDIS_URL: optionalString,
+  /** A worker's own /healthz and /readyz (orchestrator probes); unset: not served. */
+  WORKER_HEALTH_PORT: int(0, 65535).optional(),
+  REDIS_URL: redisUrl,
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only")
@@ -215,7 +247,7 @@ export type Config = ReturnType<typeof shape>;
 
 function shape(e: Parsed) {
   return {
-    server: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL },
+    server: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL, workerHealthPort: e.WORKER_HEALTH_PORT },
     redis: {
       url: e.REDIS_URL ?? "redis://127.0.0.1:6379",
       /** False when REDIS_URL was not given: start-up may then launch a private redis-server. */
@@ -347,6 +379,20 @@ function readConfigFile(path: string): Record<string, string> {
   return out;
 }
 
+/** A value as an error line may show it: a URL's password never appears. */
+function shownValue(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) {
+      url.password = "***";
+      return url.toString();
+    }
+  } catch {
+    // not a URL: shown as it is
+  }
+  return value;
+}
+
 /**
  * Parses the environment (and `CONFIG_FILE`, if set) into a typed Config.
  * @throws ConfigError with one line naming the first bad variable.
@@ -365,8 +411,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? "configuration");
     const got = merged[name];
-    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|SITES/.test(name) ? "" : ` (got "${got}")`;
-    throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? "invalid"}${shown}`);
+    const shown =
+      got === undefined || /SECRET|TOKEN|PASSWORD|SITES/.test(name) ? "" : ` (got "${shownValue(got)}")`;
+    const where =
+      name in fromFile && env[name] === undefined ? `in ${env.CONFIG_FILE}` : "in the environment";
+    throw new ConfigError(
+      `Invalid configuration: ${name}: ${issue?.message ?? "invalid"}${shown}. Fix ${name} ${where}` +
+        (hints[name] ? `: ${hints[name]}.` : " and start again."),
+    );
   }
   return shape(result.data);
 }

@@ -39,11 +39,26 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream;
 }
 
+/**
+ * pino appends a child's bindings to its parent's, so `logger.child({ component: "worker" })` handed to
+ * a part that adds its own `child({ component: "inference-worker" })` would write `"component"` twice in
+ * one JSON line (valid for pino, ambiguous for every log shipper). Each new child rewrites its bindings
+ * with each key once, the innermost value winning; JSON.parse keeps the last of duplicate keys.
+ */
+function bindEachKeyOnce(child: Logger): void {
+  const holder = child as unknown as Record<symbol, string>;
+  const chindings = holder[pino.symbols.chindingsSym];
+  if (typeof chindings !== "string" || chindings.length < 2) return;
+  const once = JSON.stringify(JSON.parse(`{${chindings.slice(1)}}`)).slice(1, -1);
+  if (once.length !== chindings.length - 1) holder[pino.symbols.chindingsSym] = `,${once}`;
+}
+
 export function createLogger({ level = "info", content = false, destination }: LoggerOptions = {}): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { pid: process.pid },
     redact: { paths: content ? secretPaths : [...secretPaths, ...contentPaths], censor: "[redacted]" },
+    onChild: bindEachKeyOnce,
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -16,7 +16,7 @@ import { RateLimiter } from "../conversation/rate-limiter.ts";
 import { DeliveryQueues } from "../delivery/delivery-queues.ts";
 import { HandoffService } from "../handoff/handoff-service.ts";
 import { createHttpApp, errorHandler, notFoundHandler } from "../http/http-app.ts";
-import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
+import type { KnowledgeBase, KnowledgeStats } from "../knowledge/knowledge-base.ts";
 import type { Logger } from "../logger.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
 import { Keyspace } from "../redis/keyspace.ts";
@@ -45,6 +45,20 @@ export interface Gateway {
   readonly support: SupportLoop;
   /** Stops accepting connections, stops adapters, releases Redis. */
   close(): Promise<void>;
+}
+
+/**
+ * Why the knowledge base cannot serve yet: its folder is missing (a gateway without knowledge would
+ * answer every question with "I don't know"), or it has not finished its first load.
+ */
+function knowledgeProblem(stats: KnowledgeStats, watching: boolean): string | undefined {
+  if (!stats.exists) {
+    return watching
+      ? `knowledge folder ${stats.dir} not found: create it or set KNOWLEDGE_DIR (it is looked for every second)`
+      : `knowledge folder ${stats.dir} not found: create it or set KNOWLEDGE_DIR, then restart (KNOWLEDGE_WATCH=false)`;
+  }
+  if (stats.loadedAt === null) return `knowledge folder ${stats.dir} is still loading`;
+  return undefined;
 }
 
 export interface GatewayOptions {
@@ -132,10 +146,21 @@ export async function startGateway(
     metrics,
     queueStats: () => readQueueStats(queue, redis, keys),
     beforeScrape: () => Promise.all([conversations.queueDepth(), support.refreshMetrics(), queues.sample()]),
+    problems: () => {
+      const problem = knowledgeProblem(knowledge.stats(), config.knowledge.watch);
+      return problem ? [problem] : [];
+    },
     details: () => {
       const stats = knowledge.stats();
+      const problem = knowledgeProblem(stats, config.knowledge.watch);
       return {
-        knowledge: { files: stats.files, chunks: stats.chunks, skipped: stats.skipped.length },
+        knowledge: {
+          ready: problem === undefined,
+          ...(problem ? { reason: problem } : {}),
+          files: stats.files,
+          chunks: stats.chunks,
+          skipped: stats.skipped.length,
+        },
         channels: Object.fromEntries(adapters.map((a) => [a.channel, a.readiness?.() ?? "enabled"])),
       };
     },

@@ -59,3 +59,55 @@ export function isRedisDown(error: unknown): boolean {
     error.message,
   );
 }
+
+/** A Redis URL as a log or error line may show it: the password masked. */
+export function redactedRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Connects once to `url` and says what is wrong, in words an operator can act on, or undefined when Redis
+ * answers PING. Start-up calls it so that a wrong REDIS_URL stops the process with one line instead of
+ * reconnect warnings and stack traces from every client. One attempt, no retries: an orchestrator restarts
+ * the process, and `docker compose` starts it only once Redis is healthy.
+ */
+export async function redisProblem(url: string, timeoutMs = 3000): Promise<string | undefined> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  // ioredis rejects connect() with a bare "Connection is closed."; the cause arrives as an error event.
+  let cause: Error | undefined;
+  client.on("error", (error: Error) => {
+    cause ??= error;
+  });
+  const { hostname, port } = new URL(url);
+  const where = `${hostname}:${port || "6379"}`;
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (error) {
+    const { code, message } = (cause ?? error) as NodeJS.ErrnoException;
+    if (code === "ECONNREFUSED")
+      return `nothing listens at ${where} (connection refused): start Redis there or point REDIS_URL at a running server`;
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+      return `the host "${hostname}" does not resolve (${code}): fix the host name in REDIS_URL`;
+    if (code === "ETIMEDOUT" || /timeout/i.test(message))
+      return `no answer from ${where} within ${timeoutMs / 1000} s: check that Redis runs there and that this machine may reach it`;
+    if (/NOAUTH|WRONGPASS|invalid (username-)?password|AUTH/i.test(message))
+      return `Redis at ${where} refused the credentials (${message.split("\n")[0]}): put the right user and password in REDIS_URL (redis://USER:PASSWORD@HOST:PORT)`;
+    return `cannot talk to Redis at ${where} (${message.split("\n")[0]}): check REDIS_URL (rediss:// for TLS)`;
+  } finally {
+    client.disconnect();
+  }
+}

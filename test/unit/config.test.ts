@@ -27,6 +27,38 @@ describe("loadConfig", () => {
     assert.throws(() => loadConfig({ LLM_SEQUENCES: "0" }), /LLM_SEQUENCES/);
   });
 
+  it("refuses a REDIS_URL that is not a Redis URL and a HOST that is no address, saying what to use", () => {
+    for (const value of ["nonsense", "http://cache:6379", "redis://"]) {
+      assert.throws(
+        () => loadConfig({ REDIS_URL: value }),
+        /Invalid configuration: REDIS_URL: not a Redis URL .*use redis:\/\/HOST:PORT/,
+        value,
+      );
+    }
+    for (const value of ["999.1.1.1", "1.2.3", "bad host"]) {
+      assert.throws(
+        () => loadConfig({ HOST: value }),
+        /Invalid configuration: HOST: not an IP address or host name .*use 0\.0\.0\.0/,
+        value,
+      );
+    }
+    for (const value of ["0.0.0.0", "127.0.0.1", "::", "::1", "localhost", "gateway-0.internal"]) {
+      assert.equal(loadConfig({ HOST: value }).server.host, value);
+    }
+    assert.equal(
+      loadConfig({ REDIS_URL: "rediss://:pw@redis:6380/1" }).redis.url,
+      "rediss://:pw@redis:6380/1",
+    );
+  });
+
+  it("never shows a URL's password in the error", () => {
+    assert.throws(
+      () => loadConfig({ REDIS_URL: "http://user:hunter2@cache:6379" }),
+      (error: unknown) =>
+        error instanceof Error && !error.message.includes("hunter2") && error.message.includes("***"),
+    );
+  });
+
   it("never echoes a secret's value in the error", () => {
     assert.throws(
       () => loadConfig({ WEBCHAT_TOKEN_TTL_SECONDS: "1", SLACK_SIGNING_SECRET: "s3cr3t" }),
