@@ -157,7 +157,8 @@ describe("a worker's own probes (WORKER_HEALTH_PORT)", () => {
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     try {
       let ready = 0;
-      const deadline = Date.now() + 60_000;
+      // A worker process compiles and loads everything it runs: on a busy machine that takes a while.
+      const deadline = Date.now() + 120_000;
       while (Date.now() < deadline && ready !== 200) {
         ready = await fetch(`http://127.0.0.1:${port}/readyz`)
           .then((r) => r.status)
