@@ -124,6 +124,8 @@ class Stream {
 export interface ClosedLoopResult {
   /** The service process's CPU time (user + system) per reply: what the gateway and worker cost. */
   serviceCpuMsPerReply: number;
+  /** The Redis server's CPU time per reply (INFO CPU; counts whatever else that server serves). */
+  redisCpuMsPerReply: number;
   conversations: number;
   seconds: number;
   replies: number;
@@ -192,6 +194,7 @@ export async function closedLoop(
   const reply: number[] = [];
   const errors: Record<string, number> = {};
   const cpuBefore = await cpuMsOf(service.pid);
+  const redisBefore = await redisCpuMs(redis);
   const started = performance.now();
   const deadline = started + seconds * 1000;
   await Promise.all(
@@ -208,6 +211,7 @@ export async function closedLoop(
   );
   const elapsed = (performance.now() - started) / 1000;
   const cpuMs = (await cpuMsOf(service.pid)) - cpuBefore;
+  const redisMs = (await redisCpuMs(redis)) - redisBefore;
   for (const c of convs) {
     accounting.observe(c.stream.seen);
     c.stream.close();
@@ -215,6 +219,7 @@ export async function closedLoop(
   const report = await accounting.settle(30_000);
   return {
     serviceCpuMsPerReply: round(cpuMs / Math.max(1, reply.length), 3),
+    redisCpuMsPerReply: round(redisMs / Math.max(1, reply.length), 3),
     conversations,
     seconds: round(elapsed),
     replies: reply.length,
@@ -295,6 +300,13 @@ export async function commandsPerMessage(
         .map(([k, v]) => [k, per(v)]),
     ),
   };
+}
+
+/** The Redis server's CPU time so far, in ms. */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info("cpu");
+  const read = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return (read("used_cpu_user") + read("used_cpu_sys")) * 1000;
 }
 
 /** The local ports of a process's TCP connections (from `ss`), to tell its Redis connections apart. */
@@ -399,6 +411,7 @@ export async function runClosedLoopBench(
         "reply p50",
         "reply p99",
         "service CPU ms/reply",
+        "Redis CPU ms/reply",
         "errors",
         "lost",
         "dup",
@@ -413,6 +426,7 @@ export async function runClosedLoopBench(
         r.replyP50,
         r.replyP99,
         r.serviceCpuMsPerReply,
+        r.redisCpuMsPerReply,
         Object.values(r.errors).reduce((a, b) => a + b, 0),
         r.lost,
         r.duplicated,
